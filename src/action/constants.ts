@@ -1,0 +1,35 @@
+/** The action's inputs, as named in action.yml. */
+export enum Input {
+  Image = 'image',
+  Strategy = 'strategy',
+  BootTimeout = 'boot-timeout',
+  FailOnDegraded = 'fail-on-degraded',
+  MountWorkspace = 'mount-workspace',
+  Volumes = 'volumes',
+  Env = 'env',
+  Ports = 'ports',
+  Options = 'options',
+  Name = 'name',
+  KeepContainer = 'keep-container',
+  ShowJournal = 'show-journal',
+  StopTimeout = 'stop-timeout',
+  JobStatus = 'job-status'
+}
+
+/** The action's outputs, as named in action.yml. */
+export enum Output {
+  ContainerId = 'container-id',
+  ContainerName = 'container-name',
+  Image = 'image',
+  CgroupVersion = 'cgroup-version',
+  Strategy = 'strategy',
+  SystemdVersion = 'systemd-version',
+  BootTime = 'boot-time'
+}
+
+/** What the main step leaves for the post step. */
+export enum State {
+  IsPost = 'is-post',
+  ContainerId = 'container-id',
+  ContainerName = 'container-name'
+}

@@ -1,0 +1,126 @@
+import * as core from '@actions/core'
+import { parse as parseShellWords } from 'shell-quote'
+
+import { RequestedStrategy, STRATEGIES } from '../core/strategy.js'
+import { Input } from './constants.js'
+
+export const JOURNAL_MODES = ['on-failure', 'always', 'never'] as const
+export type JournalMode = (typeof JOURNAL_MODES)[number]
+
+/** Every input of the action, read and checked once. */
+export interface Inputs {
+  image: string
+  strategy: RequestedStrategy
+  bootTimeout: number
+  failOnDegraded: boolean
+  mountWorkspace: boolean
+  volumes: string[]
+  env: string[]
+  ports: string[]
+  options: string[]
+  name: string
+  keepContainer: boolean
+  showJournal: JournalMode
+  stopTimeout: number
+  jobStatus: string
+}
+
+/** An input whose value cannot work; the message names the input and what would. */
+export class InputError extends Error {
+  constructor(input: Input, message: string) {
+    super(`input '${input}': ${message}`)
+    this.name = 'InputError'
+  }
+}
+
+/** Reads and checks every input; throws InputError before anything is touched. */
+export function readInputs(): Inputs {
+  return {
+    image: core.getInput(Input.Image) || 'debian:bookworm',
+    strategy: oneOf(Input.Strategy, ['auto', ...STRATEGIES], 'auto'),
+    bootTimeout: positiveNumber(Input.BootTimeout, 120),
+    failOnDegraded: boolean(Input.FailOnDegraded, false),
+    mountWorkspace: boolean(Input.MountWorkspace, true),
+    volumes: list(Input.Volumes),
+    env: environment(),
+    ports: list(Input.Ports),
+    options: shellWords(Input.Options),
+    name: containerName(),
+    keepContainer: boolean(Input.KeepContainer, false),
+    showJournal: oneOf(Input.ShowJournal, JOURNAL_MODES, 'on-failure'),
+    stopTimeout: positiveNumber(Input.StopTimeout, 30),
+    jobStatus: core.getInput(Input.JobStatus)
+  }
+}
+
+function oneOf<T extends string>(input: Input, allowed: readonly T[], fallback: T): T {
+  const value = core.getInput(input) || fallback
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new InputError(input, `'${value}' is not one of ${allowed.join(', ')}`)
+  }
+  return value as T
+}
+
+function positiveNumber(input: Input, fallback: number): number {
+  const raw = core.getInput(input)
+  if (!raw) return fallback
+
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new InputError(input, `'${raw}' is not a positive number of seconds (for example ${fallback})`)
+  }
+  return value
+}
+
+function boolean(input: Input, fallback: boolean): boolean {
+  const raw = core.getInput(input).toLowerCase()
+  if (!raw) return fallback
+  if (raw === 'true') return true
+  if (raw === 'false') return false
+  throw new InputError(input, `'${raw}' is neither true nor false`)
+}
+
+/** One item a line or comma, blanks dropped. */
+function list(input: Input): string[] {
+  return core
+    .getMultilineInput(input)
+    .flatMap(line => line.split(','))
+    .map(item => item.trim())
+    .filter(Boolean)
+}
+
+/** One KEY=VALUE a line; values may hold commas. */
+function environment(): string[] {
+  const lines = core.getMultilineInput(Input.Env).map(line => line.trim()).filter(Boolean)
+  for (const line of lines) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(line)) {
+      throw new InputError(Input.Env, `'${line}' is not of the form NAME=value`)
+    }
+  }
+  return lines
+}
+
+/**
+ * Splits raw `docker run` options as a shell would, without running one: quotes
+ * group words, `$NAME` stays literal, and operators such as `;` or `|` are refused.
+ */
+function shellWords(input: Input): string[] {
+  const raw = core.getInput(input)
+  if (!raw) return []
+
+  const words = parseShellWords(raw, name => `$${name}`)
+  return words.map(word => {
+    if (typeof word !== 'string') {
+      throw new InputError(input, `'${raw}' holds shell syntax; give plain docker run options only`)
+    }
+    return word
+  })
+}
+
+function containerName(): string {
+  const name = core.getInput(Input.Name)
+  if (name && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
+    throw new InputError(Input.Name, `'${name}' is not a valid container name (letters, digits, _ . -)`)
+  }
+  return name
+}

@@ -1,0 +1,124 @@
+import * as core from '@actions/core'
+import { randomBytes } from 'node:crypto'
+
+import { BootError, BootResult, waitForBoot } from '../core/boot.js'
+import { ContainerSpec, removeContainer, startContainer } from '../core/container.js'
+import { collectBootReport } from '../core/diagnose.js'
+import { Docker } from '../core/docker.js'
+import { describeHost, HostProbe, probeHost } from '../core/host-probe.js'
+import { prepareImage } from '../core/image.js'
+import { chooseStrategy, Strategy } from '../core/strategy.js'
+import { Output } from './constants.js'
+import { Inputs, readInputs } from './inputs.js'
+import * as state from './state.js'
+
+/** The main step: probe, build, start, wait for systemd, publish outputs. */
+export async function runMain(): Promise<void> {
+  const inputs = readInputs()
+  const docker = new Docker(core)
+  state.markPost()
+
+  const probe = await core.group('Probe the host', async () => {
+    const found = await probeHost(docker)
+    core.info(describeHost(found))
+    return found
+  })
+
+  const strategy = chooseStrategy(probe, inputs.strategy)
+  core.info(`Strategy ${strategy.name}: ${strategy.reason}`)
+
+  const image = await core.group(`Prepare the systemd image for ${inputs.image}`, () =>
+    prepareImage(docker, core, inputs.image)
+  )
+
+  const spec = containerSpec(inputs, image.reference, strategy)
+  const containerId = await core.group(`Start ${spec.name}`, async () => {
+    const id = await startContainer(docker, spec)
+    state.saveContainer(id, spec.name)
+    core.info(`container ${id.slice(0, 12)} started from ${image.reference}`)
+    return id
+  })
+
+  const boot = await core.group('Wait for systemd', () =>
+    bootOrCleanUp(docker, containerId, inputs)
+  )
+
+  publish({ containerId, name: spec.name, image: image.reference, probe, strategy, boot })
+}
+
+function containerSpec(inputs: Inputs, image: string, strategy: Strategy): ContainerSpec {
+  const runId = process.env.GITHUB_RUN_ID ?? 'local'
+  const job = (process.env.GITHUB_JOB ?? 'job').replace(/[^a-zA-Z0-9_.-]/g, '-')
+  const name = inputs.name || `systemd-${job}-${runId}-${randomBytes(3).toString('hex')}`
+  const workspace = process.env.GITHUB_WORKSPACE
+
+  return {
+    name,
+    image,
+    strategy,
+    workspace: inputs.mountWorkspace && workspace ? workspace : undefined,
+    volumes: inputs.volumes,
+    env: inputs.env,
+    ports: inputs.ports,
+    options: inputs.options,
+    labels: {
+      'io.github.systemd-container.run-id': runId,
+      'io.github.systemd-container.job': job
+    }
+  }
+}
+
+/**
+ * Waits for systemd. A failed boot prints what the container can tell, and the
+ * container is removed at once unless the user asked to keep it.
+ */
+async function bootOrCleanUp(docker: Docker, containerId: string, inputs: Inputs): Promise<BootResult> {
+  try {
+    const boot = await waitForBoot(docker, containerId, core, { timeoutSeconds: inputs.bootTimeout })
+    checkDegraded(boot, inputs)
+    core.info(`systemd ${boot.systemdVersion} is ${boot.state} after ${boot.seconds.toFixed(1)} s`)
+    return boot
+  } catch (error) {
+    const exitCode = error instanceof BootError ? error.exitCode : undefined
+    const report = await collectBootReport(docker, containerId, exitCode)
+    core.info(`Boot log:\n${report.bootLog}`)
+    if (report.failedUnits) core.info(`Failed units:\n${report.failedUnits}`)
+    if (report.journal) core.info(`Journal (last lines):\n${report.journal}`)
+
+    if (!inputs.keepContainer) {
+      await removeContainer(docker, containerId)
+      state.saveContainer('', '')
+    }
+    const diagnosis = report.diagnosis ? `\nLikely cause: ${report.diagnosis}` : ''
+    throw new Error(`${(error as Error).message}${diagnosis}`)
+  }
+}
+
+function checkDegraded(boot: BootResult, inputs: Inputs): void {
+  if (boot.state !== 'degraded') return
+
+  const units = boot.failedUnits.join(', ') || 'none listed'
+  if (inputs.failOnDegraded) {
+    throw new BootError(`systemd is degraded; failed units: ${units}`, false)
+  }
+  core.warning(`systemd is degraded; failed units: ${units}`)
+}
+
+interface Published {
+  containerId: string
+  name: string
+  image: string
+  probe: HostProbe
+  strategy: Strategy
+  boot: BootResult
+}
+
+function publish(result: Published): void {
+  core.setOutput(Output.ContainerId, result.containerId)
+  core.setOutput(Output.ContainerName, result.name)
+  core.setOutput(Output.Image, result.image)
+  core.setOutput(Output.CgroupVersion, String(result.probe.engine.cgroupVersion))
+  core.setOutput(Output.Strategy, result.strategy.name)
+  core.setOutput(Output.SystemdVersion, result.boot.systemdVersion)
+  core.setOutput(Output.BootTime, result.boot.seconds.toFixed(2))
+}

@@ -1,0 +1,60 @@
+import * as core from '@actions/core'
+
+import { failedUnits } from '../core/boot.js'
+import { inspectState, removeContainer, stopContainer } from '../core/container.js'
+import { journal } from '../core/diagnose.js'
+import { Docker } from '../core/docker.js'
+import { Inputs, readInputs } from './inputs.js'
+import * as state from './state.js'
+
+/** The post step: show the journal when something failed, stop systemd, remove the container. */
+export async function runPost(): Promise<void> {
+  const container = state.savedContainer()
+  if (!container) {
+    core.info('No container was left by the main step: nothing to clean up')
+    return
+  }
+
+  const inputs = readInputs()
+  const docker = new Docker(core)
+  const running = (await inspectState(docker, container.id))?.running
+  if (running === undefined) {
+    core.info(`${container.name} is already gone`)
+    return
+  }
+
+  if (running && (await journalWanted(docker, container.id, inputs))) {
+    await core.group(`Journal of ${container.name}`, async () => {
+      core.info(await journal(docker, container.id))
+    })
+  }
+
+  if (inputs.keepContainer) {
+    core.info(`${container.name} is kept running, as keep-container asks`)
+    return
+  }
+
+  await core.group(`Stop ${container.name}`, () => stopAndRemove(docker, container.id, inputs))
+}
+
+async function journalWanted(docker: Docker, containerId: string, inputs: Inputs): Promise<boolean> {
+  if (inputs.showJournal !== 'on-failure') return inputs.showJournal === 'always'
+  if (['failure', 'cancelled'].includes(inputs.jobStatus)) return true
+
+  const failed = await failedUnits(docker, containerId)
+  if (failed.length) core.info(`Failed units in the container: ${failed.join(', ')}`)
+  return failed.length > 0
+}
+
+async function stopAndRemove(docker: Docker, containerId: string, inputs: Inputs): Promise<void> {
+  const stop = await stopContainer(docker, containerId, inputs.stopTimeout)
+  if (stop.clean) {
+    core.info(`systemd shut down cleanly in ${stop.seconds.toFixed(1)} s (exit code ${stop.exitCode})`)
+  } else {
+    core.warning(
+      `systemd did not shut down within ${inputs.stopTimeout} s; the engine killed it (exit code ${stop.exitCode})`
+    )
+  }
+  await removeContainer(docker, containerId)
+  core.info('container removed')
+}

@@ -1,0 +1,23 @@
+import * as core from '@actions/core'
+
+import { State } from './constants.js'
+
+/** True when this process runs as the post step. */
+export const isPost = (): boolean => core.getState(State.IsPost) === 'true'
+
+/** Marks that the main step has run, so the next start of the bundle is the post step. */
+export function markPost(): void {
+  core.saveState(State.IsPost, 'true')
+}
+
+/** Records the container as soon as it exists, so the post step can clean it up. */
+export function saveContainer(id: string, name: string): void {
+  core.saveState(State.ContainerId, id)
+  core.saveState(State.ContainerName, name)
+}
+
+/** The container the main step started, if it started one. */
+export function savedContainer(): { id: string; name: string } | undefined {
+  const id = core.getState(State.ContainerId)
+  return id ? { id, name: core.getState(State.ContainerName) } : undefined
+}

@@ -1,0 +1,110 @@
+import { Docker } from './docker.js'
+import { SHIM_SCRIPT } from './shim.js'
+import { Strategy } from './strategy.js'
+
+/** The label every container of this action carries. */
+export const MANAGED_LABEL = 'io.github.systemd-container.managed'
+
+/** Everything that decides how the container is run. */
+export interface ContainerSpec {
+  name: string
+  image: string
+  strategy: Strategy
+  /** A host folder mounted at the same path inside, or none. */
+  workspace?: string
+  volumes: string[]
+  env: string[]
+  ports: string[]
+  /** Extra `docker run` arguments, already split into argv elements. */
+  options: string[]
+  labels: Record<string, string>
+}
+
+/** How the container ended after a stop. */
+export interface StopResult {
+  /** systemd shut down by itself before the engine had to kill it. */
+  clean: boolean
+  exitCode: number
+  seconds: number
+}
+
+/**
+ * The argv of `docker run` for a systemd container, following systemd's
+ * container interface: `container=docker`, tmpfs on /run and /run/lock, a
+ * terminal for the boot messages and SIGRTMIN+3 to shut down.
+ */
+export function runArgs(spec: ContainerSpec): string[] {
+  const args = ['run', '--detach', '--tty', '--name', spec.name]
+
+  for (const [key, value] of Object.entries({ [MANAGED_LABEL]: 'true', ...spec.labels })) {
+    args.push('--label', `${key}=${value}`)
+  }
+
+  args.push('--tmpfs', '/run', '--tmpfs', '/run/lock', '--tmpfs', '/tmp')
+  args.push('--env', 'container=docker', '--stop-signal', 'SIGRTMIN+3')
+  args.push(...spec.strategy.runArgs)
+
+  if (spec.workspace) args.push('--volume', `${spec.workspace}:${spec.workspace}`)
+  for (const volume of spec.volumes) args.push('--volume', volume)
+  for (const variable of spec.env) args.push('--env', variable)
+  for (const port of spec.ports) args.push('--publish', port)
+  args.push(...spec.options)
+
+  args.push('--entrypoint', '/bin/sh', spec.image)
+  args.push('-c', SHIM_SCRIPT, 'systemd-container-shim', spec.strategy.cgroupSetup)
+  return args
+}
+
+/** Starts the container and returns its full ID. */
+export async function startContainer(docker: Docker, spec: ContainerSpec): Promise<string> {
+  return docker.ok(runArgs(spec))
+}
+
+/** The engine's view of a container's state, or undefined when it is gone. */
+export interface ContainerState {
+  running: boolean
+  exitCode: number
+  pid: number
+  startedAt: string
+}
+
+/** Reads the container's state from `docker inspect`. */
+export async function inspectState(
+  docker: Docker,
+  containerId: string
+): Promise<ContainerState | undefined> {
+  const result = await docker.call(['inspect', '--format', '{{json .State}}', containerId])
+  if (result.exitCode !== 0) return undefined
+
+  const state = JSON.parse(result.stdout) as Record<string, unknown>
+  return {
+    running: Boolean(state.Running),
+    exitCode: Number(state.ExitCode ?? 0),
+    pid: Number(state.Pid ?? 0),
+    startedAt: String(state.StartedAt ?? '')
+  }
+}
+
+/**
+ * Stops the container through its stop signal (SIGRTMIN+3, a clean systemd
+ * shutdown) and waits up to `timeoutSeconds` before the engine kills it.
+ */
+export async function stopContainer(
+  docker: Docker,
+  containerId: string,
+  timeoutSeconds: number
+): Promise<StopResult> {
+  const started = Date.now()
+  await docker.ok(['stop', '--time', String(timeoutSeconds), containerId])
+  const seconds = (Date.now() - started) / 1000
+  const state = await inspectState(docker, containerId)
+  const exitCode = state?.exitCode ?? -1
+
+  // 137 is SIGKILL: the engine gave up waiting for systemd.
+  return { clean: exitCode !== 137 && seconds < timeoutSeconds, exitCode, seconds }
+}
+
+/** Removes the container and its anonymous volumes. */
+export async function removeContainer(docker: Docker, containerId: string): Promise<void> {
+  await docker.ok(['rm', '--force', '--volumes', containerId])
+}
