@@ -1,0 +1,73 @@
+# shellcheck shell=bash disable=SC2034 # the variables are used by the callers
+# Shared helpers for the test lab scripts. Source it from a bash script that
+# runs with `set -euo pipefail`.
+
+LAB_MIRROR=${LAB_MIRROR:-http://deb.debian.org/debian}
+LAB_CACHE=/var/cache/systemd-container-lab
+LAB_ROOTFS=$LAB_CACHE/rootfs
+LAB_DATA=/var/lib/systemd-container-lab
+LAB_RUN=/run/lab
+LAB_LOG=/var/log/systemd-container-lab
+LAB_ENGINES="v1 v2"
+LAB_PACKAGES="docker.io debootstrap iptables iproute2 procps zstd"
+
+log() { printf '[lab] %s\n' "$*" >&2; }
+die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }
+
+require_root() {
+  [ "$(id -u)" -eq 0 ] || die "$(basename "$0") must run as root (try: sudo $0)"
+}
+
+# Debian packages the lab needs; installs only the missing ones.
+ensure_packages() {
+  local pkg missing=()
+  for pkg in $LAB_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+rootfs_tar() { echo "$LAB_ROOTFS/$1.tar"; }
+
+check_suite() {
+  [ -e "/usr/share/debootstrap/scripts/$1" ] || die "unknown suite '$1' (debootstrap has no script for it)"
+}
+
+# --- engines ---------------------------------------------------------------
+# Each engine gets its own bridge and subnets so both daemons can run at once.
+
+check_engine() {
+  case "$1" in v1|v2) ;; *) die "unknown engine '$1' (expected v1 or v2)" ;; esac
+}
+
+engine_sock()    { echo "$LAB_RUN/$1/docker.sock"; }
+engine_host()    { echo "unix://$(engine_sock "$1")"; }
+engine_pidfile() { echo "$LAB_RUN/$1/dockerd.pid"; }
+engine_logfile() { echo "$LAB_LOG/dockerd-$1.log"; }
+engine_bridge()  { echo "lab-$1"; }
+# Each engine owns a /16: its default bridge (a /24 at the start) and the pool
+# `docker network create` takes its subnets from (the upper half).
+engine_range()   { case "$1" in v1) echo 10.201.0.0/16 ;; v2) echo 10.202.0.0/16 ;; esac; }
+engine_bip()     { case "$1" in v1) echo 10.201.0.1/24 ;; v2) echo 10.202.0.1/24 ;; esac; }
+engine_pool()    { case "$1" in v1) echo 10.201.128.0/17 ;; v2) echo 10.202.128.0/17 ;; esac; }
+
+docker_cli() { command -v docker || die "no docker CLI on PATH"; }
+
+# Run the docker CLI against one lab engine: lab_docker v2 ps -a
+lab_docker() {
+  local engine=$1; shift
+  "$(docker_cli)" -H "$(engine_host "$engine")" "$@"
+}
+
+engine_pid() {
+  local pidfile pid
+  pidfile=$(engine_pidfile "$1")
+  [ -s "$pidfile" ] || return 1
+  pid=$(cat "$pidfile")
+  [ -d "/proc/$pid" ] && [ "$(cat "/proc/$pid/comm")" = dockerd ] && echo "$pid"
+}
+
+engine_answers() { lab_docker "$1" info >/dev/null 2>&1; }
