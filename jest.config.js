@@ -19,7 +19,7 @@ export default {
       ...shared,
       displayName: 'e2e',
       testMatch: ['<rootDir>/__tests__/e2e/**/*.test.ts'],
-      testTimeout: 900000
+      setupFilesAfterEnv: ['<rootDir>/__tests__/e2e/support/setup.ts']
     }
   ]
 }

@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 
-import { cgroupSnapshot, Engine, EngineName, labEngine, managedContainers, newCgroups } from './support/engine.js'
-import { createJob } from './support/runner.js'
+import {
+  cgroupSnapshot,
+  Engine,
+  EngineName,
+  labEngine,
+  managedContainers,
+  newCgroups,
+  outsideContainers
+} from './support/engine.js'
+import { createJob } from '../../scripts/runner.mjs'
 
 // The main job of the action on each lab engine: dist/ runs as a runner runs
 // it, systemd boots, a unit starts, and the post step leaves nothing behind.
@@ -48,14 +56,16 @@ describe.each<[EngineName, string]>([
     await expectWorkspaceMounted(engine, id, run.workspace)
 
     const during = newCgroups(before, await cgroupSnapshot())
-    expect(during.length).toBeGreaterThan(0)
-    expect(during.filter(dir => !dir.includes(id))).toEqual([])
+    expect(during.filter(dir => dir.includes(`${id}/init.scope`)).length).toBeGreaterThan(0)
+    expect(outsideContainers(during)).toEqual([])
 
     const post = await run.post()
     expect(post.exitCode).toBe(0)
     expect(post.log).toContain('shut down cleanly')
     expect(await managedContainers(engine)).toEqual([])
-    expect(newCgroups(before, await cgroupSnapshot())).toEqual([])
+    const after = newCgroups(before, await cgroupSnapshot())
+    expect(after.filter(dir => dir.includes(id))).toEqual([])
+    expect(outsideContainers(after)).toEqual([])
   })
 })
 

@@ -6,17 +6,18 @@ import { ContainerSpec, removeContainer, startContainer } from '../core/containe
 import { collectBootReport } from '../core/diagnose.js'
 import { Docker } from '../core/docker.js'
 import { describeHost, HostProbe, probeHost } from '../core/host-probe.js'
-import { prepareImage } from '../core/image.js'
 import { chooseStrategy, Strategy } from '../core/strategy.js'
 import { Output } from './constants.js'
+import { PreparedImage, prepareImage } from './image-cache.js'
 import { Inputs, readInputs } from './inputs.js'
 import * as state from './state.js'
 
 /** The main step: probe, build, start, wait for systemd, publish outputs. */
 export async function runMain(): Promise<void> {
+  // First of all: even a main step that fails on its inputs has a post step.
+  state.markPost()
   const inputs = readInputs()
   const docker = new Docker(core)
-  state.markPost()
 
   const probe = await core.group('Probe the host', async () => {
     const found = await probeHost(docker)
@@ -27,8 +28,8 @@ export async function runMain(): Promise<void> {
   const strategy = chooseStrategy(probe, inputs.strategy)
   core.info(`Strategy ${strategy.name}: ${strategy.reason}`)
 
-  const image = await core.group(`Prepare the systemd image for ${inputs.image}`, () =>
-    prepareImage(docker, core, inputs.image)
+  const image = await core.group('Prepare the systemd image', () =>
+    prepareImage(docker, inputs.image, inputs.cache, probe.engine.architecture)
   )
 
   const spec = containerSpec(inputs, image.reference, strategy)
@@ -43,7 +44,7 @@ export async function runMain(): Promise<void> {
     bootOrCleanUp(docker, containerId, inputs)
   )
 
-  publish({ containerId, name: spec.name, image: image.reference, probe, strategy, boot })
+  publish({ containerId, name: spec.name, image, probe, strategy, boot })
 }
 
 function containerSpec(inputs: Inputs, image: string, strategy: Strategy): ContainerSpec {
@@ -107,7 +108,7 @@ function checkDegraded(boot: BootResult, inputs: Inputs): void {
 interface Published {
   containerId: string
   name: string
-  image: string
+  image: PreparedImage
   probe: HostProbe
   strategy: Strategy
   boot: BootResult
@@ -116,7 +117,9 @@ interface Published {
 function publish(result: Published): void {
   core.setOutput(Output.ContainerId, result.containerId)
   core.setOutput(Output.ContainerName, result.name)
-  core.setOutput(Output.Image, result.image)
+  core.setOutput(Output.Image, result.image.reference)
+  core.setOutput(Output.ImageId, result.image.id)
+  core.setOutput(Output.CacheHit, String(result.image.cacheHit))
   core.setOutput(Output.CgroupVersion, String(result.probe.engine.cgroupVersion))
   core.setOutput(Output.Strategy, result.strategy.name)
   core.setOutput(Output.SystemdVersion, result.boot.systemdVersion)

@@ -52,7 +52,7 @@ export class Docker {
 
   /** Runs `docker ...args` and returns its result whatever the exit code. */
   async call(args: string[], options: DockerCallOptions = {}): Promise<DockerResult> {
-    this.log.debug(`docker ${args.join(' ')}`)
+    this.log.debug(`docker ${args.map(arg => (arg.includes('\n') ? '<script>' : arg)).join(' ')}`)
     const result = await exec.getExecOutput(this.bin, args, {
       silent: !options.stream,
       ignoreReturnCode: true,

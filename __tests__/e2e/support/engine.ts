@@ -83,3 +83,11 @@ export async function cgroupSnapshot(): Promise<Set<string>> {
 export function newCgroups(before: Set<string>, after: Set<string>): string[] {
   return [...after].filter(dir => !before.has(dir)).sort()
 }
+
+/**
+ * The cgroups that belong to no container: what a systemd that escaped its
+ * own subtree would create (init.scope or system.slice beside the engine's).
+ */
+export function outsideContainers(dirs: string[]): string[] {
+  return dirs.filter(dir => !/\/docker[/-][0-9a-f]{64}(\.scope)?(\/|$)/.test(dir))
+}

@@ -1,0 +1,75 @@
+import { beforeAll, describe, expect, it } from '@jest/globals'
+import { join } from 'node:path'
+
+import { createJob, REPO } from '../../scripts/runner.mjs'
+import { Engine, labEngine, managedContainers } from './support/engine.js'
+
+const FIXTURES = join(REPO, '__tests__', 'e2e', 'fixtures')
+
+// Each bad input or broken host ends in one clear error that names the input
+// or the cause, and leaves no container behind, after the main step and after
+// the post step.
+describe('bad input and broken hosts', () => {
+  let engine: Engine
+
+  beforeAll(async () => {
+    engine = await labEngine('v2')
+  })
+
+  async function expectFailure(inputs: Record<string, string>, message: RegExp, dockerHost?: string) {
+    const job = await createJob({ dockerHost: dockerHost ?? engine.host, inputs, jobStatus: 'failure' })
+    const main = await job.main()
+    expect(main.exitCode).not.toBe(0)
+    expect(errorLine(main.log)).toMatch(message)
+    expect(await managedContainers(engine)).toEqual([])
+
+    const post = await job.post()
+    expect(post.exitCode).toBe(0)
+    expect(await managedContainers(engine)).toEqual([])
+    return main
+  }
+
+  it.each([
+    [{ strategy: 'host' }, /input 'strategy': 'host' is not one of auto, writable-cgroups, sys-admin, privileged/],
+    [{ 'boot-timeout': '-5' }, /input 'boot-timeout': '-5' is not a positive number of seconds/],
+    [{ 'boot-timeout': 'soon' }, /input 'boot-timeout': 'soon' is not a positive number/],
+    [{ 'keep-container': 'yes' }, /input 'keep-container': 'yes' is neither true nor false/],
+    [{ env: 'not a variable' }, /input 'env': 'not a variable' is not of the form NAME=value/],
+    [{ options: '--rm; curl evil' }, /input 'options': .* holds shell syntax/],
+    [{ context: '.' }, /input 'context': applies to your own Dockerfile only/]
+  ])('refuses %j before touching the engine', async (inputs, message) => {
+    await expectFailure(inputs, message)
+  })
+
+  it('refuses writable-cgroups on an engine older than Docker 28', async () => {
+    await expectFailure({ strategy: 'writable-cgroups' }, /'writable-cgroups' needs cgroup v2 and Docker 28.0 or later, but this engine is 20\.10/)
+  })
+
+  it('names an unreachable engine', async () => {
+    await expectFailure({}, /Docker engine is unreachable .*DOCKER_HOST/, 'unix:///run/lab/no-such-engine.sock')
+  })
+
+  it('names an image that is not there and cannot be pulled', async () => {
+    await expectFailure({ image: 'example.invalid/nothing:1' }, /input 'image': 'example.invalid\/nothing:1' is not on the engine and cannot be pulled/)
+  })
+
+  it('names a build that fails, and tags nothing', async () => {
+    const before = await engine.ok(['images', '--quiet', 'systemd-container/*'])
+    await expectFailure({ packages: 'no-such-package-exists' }, /systemd image could not be built/)
+    expect(await engine.ok(['images', '--quiet', 'systemd-container/*'])).toBe(before)
+  })
+
+  it('names an image without systemd, with its boot log', async () => {
+    const main = await expectFailure(
+      { dockerfile: join(FIXTURES, 'no-systemd', 'Dockerfile'), context: join(FIXTURES, 'no-systemd') },
+      /container exited with code 127[\s\S]*Likely cause: the image has no systemd/
+    )
+    expect(main.log).toContain('systemd-container: no systemd in this image')
+  })
+})
+
+/** The ::error:: line core.setFailed writes, with its %0A line breaks restored. */
+function errorLine(log: string): string {
+  const line = log.split('\n').find(entry => entry.startsWith('::error::')) ?? ''
+  return line.replace(/%0A/g, '\n').replace(/%25/g, '%')
+}
