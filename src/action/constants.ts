@@ -1,6 +1,11 @@
 /** The action's inputs, as named in action.yml. */
 export enum Input {
   Image = 'image',
+  Packages = 'packages',
+  Dockerfile = 'dockerfile',
+  Context = 'context',
+  BuildArgs = 'build-args',
+  Cache = 'cache',
   Strategy = 'strategy',
   BootTimeout = 'boot-timeout',
   FailOnDegraded = 'fail-on-degraded',
@@ -21,6 +26,8 @@ export enum Output {
   ContainerId = 'container-id',
   ContainerName = 'container-name',
   Image = 'image',
+  ImageId = 'image-id',
+  CacheHit = 'cache-hit',
   CgroupVersion = 'cgroup-version',
   Strategy = 'strategy',
   SystemdVersion = 'systemd-version',

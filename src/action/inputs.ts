@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { parse as parseShellWords } from 'shell-quote'
 
+import { ImageRequest } from '../core/image.js'
 import { RequestedStrategy, STRATEGIES } from '../core/strategy.js'
 import { Input } from './constants.js'
 
@@ -9,7 +10,8 @@ export type JournalMode = (typeof JOURNAL_MODES)[number]
 
 /** Every input of the action, read and checked once. */
 export interface Inputs {
-  image: string
+  image: ImageRequest
+  cache: boolean
   strategy: RequestedStrategy
   bootTimeout: number
   failOnDegraded: boolean
@@ -36,7 +38,8 @@ export class InputError extends Error {
 /** Reads and checks every input; throws InputError before anything is touched. */
 export function readInputs(): Inputs {
   return {
-    image: core.getInput(Input.Image) || 'debian:bookworm',
+    image: imageRequest(),
+    cache: boolean(Input.Cache, true),
     strategy: oneOf(Input.Strategy, ['auto', ...STRATEGIES], 'auto'),
     bootTimeout: positiveNumber(Input.BootTimeout, 120),
     failOnDegraded: boolean(Input.FailOnDegraded, false),
@@ -123,4 +126,28 @@ function containerName(): string {
     throw new InputError(Input.Name, `'${name}' is not a valid container name (letters, digits, _ . -)`)
   }
   return name
+}
+
+function imageRequest(): ImageRequest {
+  const dockerfile = core.getInput(Input.Dockerfile)
+  const context = core.getInput(Input.Context)
+  const buildArgs = core.getMultilineInput(Input.BuildArgs).map(line => line.trim()).filter(Boolean)
+
+  if (!dockerfile && (context || buildArgs.length)) {
+    const input = context ? Input.Context : Input.BuildArgs
+    throw new InputError(input, `applies to your own Dockerfile only; set '${Input.Dockerfile}' too`)
+  }
+  for (const arg of buildArgs) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) {
+      throw new InputError(Input.BuildArgs, `'${arg}' is not of the form NAME=value`)
+    }
+  }
+
+  return {
+    base: core.getInput(Input.Image) || 'debian:bookworm',
+    packages: list(Input.Packages).flatMap(item => item.split(/\s+/)),
+    dockerfile: dockerfile || undefined,
+    context: context || undefined,
+    buildArgs
+  }
 }

@@ -1,41 +1,42 @@
 import { createHash } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { lstat, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 
+import { BaseFacts, generateDockerfile, KNOWN_TOOLS, packageManagerFor, parseOsRelease } from './distro.js'
 import { Docker, DockerError } from './docker.js'
 import { Log } from './log.js'
 
-/**
- * Units that cannot work in a container: they manage hardware, consoles, the
- * kernel or the root file system, which belong to the host.
- */
-export const MASKED_UNITS = [
-  'systemd-udevd.service',
-  'systemd-udevd-control.socket',
-  'systemd-udevd-kernel.socket',
-  'systemd-udev-trigger.service',
-  'systemd-udev-settle.service',
-  'getty@tty1.service',
-  'console-getty.service',
-  'systemd-firstboot.service',
-  'systemd-remount-fs.service',
-  'systemd-modules-load.service',
-  'sys-kernel-config.mount',
-  'sys-kernel-debug.mount',
-  'sys-kernel-tracing.mount',
-  'sys-fs-fuse-connections.mount',
-  'proc-sys-fs-binfmt_misc.automount'
-]
-
-/** An image to run, and whether this run had to build it. */
-export interface PreparedImage {
-  /** The reference the container is started from. */
-  reference: string
-  built: boolean
+/** What the user asked to run: a base image to give systemd, or a Dockerfile of their own. */
+export interface ImageRequest {
+  base: string
+  packages: string[]
+  /** Path of the user's Dockerfile; when set, `base` is not used. */
+  dockerfile?: string
+  /** Build context of the user's Dockerfile. */
+  context?: string
+  /** `NAME=value` build arguments for the user's Dockerfile. */
+  buildArgs: string[]
 }
 
-/** An image that could not be built. */
+/** How the image will be had, and everything that decides its content. */
+export interface ImagePlan {
+  /** The reference the container runs: the base itself, or the tag of a build. */
+  reference: string
+  /** What the log says the image is. */
+  description: string
+  /** Absent when the base image already boots systemd and is used as it is. */
+  build?: {
+    dockerfile: string
+    /** Folder sent to the engine; undefined for a generated Dockerfile (empty context). */
+    context?: string
+    buildArgs: string[]
+  }
+  /** Every ingredient of the image; equal ingredients give the same image. */
+  ingredients: Record<string, string>
+}
+
+/** An image that could not be planned or built. */
 export class ImageError extends Error {
   constructor(message: string) {
     super(message)
@@ -43,47 +44,75 @@ export class ImageError extends Error {
   }
 }
 
-/** The Dockerfile that turns a Debian-family base image into a systemd image. */
-export function generateDockerfile(base: string, packages: string[] = []): string {
-  const install = ['systemd', 'systemd-sysv', 'dbus', ...packages].join(' ')
-  const mask = MASKED_UNITS.map(unit => `/etc/systemd/system/${unit}`).join(' ')
+/** The action's major version: a new major never reuses an older image. */
+export const IMAGE_SCHEMA = 'v1'
 
-  return [
-    `FROM ${base}`,
-    'ENV container=docker',
-    'RUN export DEBIAN_FRONTEND=noninteractive \\',
-    ' && apt-get update \\',
-    ` && apt-get install -y --no-install-recommends ${install} \\`,
-    ' && apt-get clean && rm -rf /var/lib/apt/lists/*',
-    // An empty machine-id makes systemd generate a fresh one at every boot.
-    `RUN for unit in ${mask}; do ln -sf /dev/null "$unit"; done \\`,
-    ' && : > /etc/machine-id',
-    'STOPSIGNAL SIGRTMIN+3',
-    'CMD ["/lib/systemd/systemd"]',
-    ''
-  ].join('\n')
-}
+/**
+ * Decides how to get a systemd image: a user Dockerfile is built as given; a
+ * base image is looked into and given systemd with its own package manager,
+ * unless it already boots systemd.
+ */
+export async function planImage(
+  docker: Docker,
+  log: Log,
+  request: ImageRequest,
+  architecture: string
+): Promise<ImagePlan> {
+  const common = { schema: IMAGE_SCHEMA, architecture, buildArgs: request.buildArgs.join('\n') }
 
-/** A local tag that names the base and everything the Dockerfile decides. */
-export function imageTag(base: string, dockerfile: string): string {
-  const digest = createHash('sha256').update(dockerfile).digest('hex').slice(0, 12)
-  const name = base.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-.]+/, '')
-  return `systemd-container/${name}:${digest}`
-}
-
-/** Builds the systemd image for `base`, or reuses the one the engine already has. */
-export async function prepareImage(docker: Docker, log: Log, base: string): Promise<PreparedImage> {
-  const dockerfile = generateDockerfile(base)
-  const reference = imageTag(base, dockerfile)
-
-  if (await imageExists(docker, reference)) {
-    log.info(`${reference} is already on the engine: no build`)
-    return { reference, built: false }
+  if (request.dockerfile) {
+    const dockerfile = await readUserFile(request.dockerfile)
+    const context = request.context || '.'
+    const ingredients = { ...common, dockerfile, context: await contextDigest(context) }
+    return {
+      reference: imageTag('custom', ingredients),
+      description: `${request.dockerfile} (context ${context})`,
+      build: { dockerfile, context, buildArgs: request.buildArgs },
+      ingredients
+    }
   }
 
-  log.info(`building ${reference} from ${base}`)
-  await build(docker, reference, dockerfile)
-  return { reference, built: true }
+  await ensureBase(docker, log, request.base)
+  const base = await inspectBase(docker, request.base)
+  const facts = await lookInside(docker, request.base)
+
+  if (base.bootsSystemd && request.packages.length === 0) {
+    return {
+      reference: request.base,
+      description: `${facts.os.prettyName}: the image boots systemd already and is used as it is`,
+      ingredients: { ...common, base: base.digest }
+    }
+  }
+
+  const manager = packageManagerFor(facts)
+  const dockerfile = generateDockerfile(request.base, manager, request.packages)
+  const ingredients = { ...common, dockerfile, base: base.digest, packages: request.packages.join(' ') }
+  return {
+    reference: imageTag(request.base, ingredients),
+    description: `${facts.os.prettyName}, systemd installed with ${manager}`,
+    build: { dockerfile, buildArgs: [] },
+    ingredients
+  }
+}
+
+/** A local tag that names the base and digests every ingredient. */
+export function imageTag(base: string, ingredients: Record<string, string>): string {
+  // A repository path component is lower-case letters and digits joined by
+  // separators; anything else in the base name becomes a single dash.
+  const name = base
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, 100)
+    .replace(/^-+|-+$/g, '')
+  return `systemd-container/${name || 'image'}:${ingredientsDigest(ingredients).slice(0, 16)}`
+}
+
+/** One digest for all ingredients; the order they were listed in does not matter. */
+export function ingredientsDigest(ingredients: Record<string, string>): string {
+  const sorted = Object.keys(ingredients)
+    .sort()
+    .map(key => [key, ingredients[key]])
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex')
 }
 
 /** True when the engine has an image with this reference. */
@@ -92,19 +121,121 @@ export async function imageExists(docker: Docker, reference: string): Promise<bo
   return result.exitCode === 0
 }
 
-async function build(docker: Docker, reference: string, dockerfile: string): Promise<void> {
-  const context = await mkdtemp(join(tmpdir(), 'systemd-container-'))
+/** The engine's ID of an image. */
+export async function imageId(docker: Docker, reference: string): Promise<string> {
+  return docker.ok(['image', 'inspect', '--format', '{{.Id}}', reference])
+}
+
+/** Builds the plan's image; a generated Dockerfile gets an empty context. */
+export async function buildImage(docker: Docker, plan: ImagePlan): Promise<void> {
+  if (!plan.build) return
+
+  const scratch = await mkdtemp(join(tmpdir(), 'systemd-container-build-'))
   try {
-    await writeFile(join(context, 'Dockerfile'), dockerfile)
-    await docker.ok(['build', '--tag', reference, context], { stream: true })
+    const dockerfilePath = join(scratch, 'Dockerfile')
+    await writeFile(dockerfilePath, plan.build.dockerfile)
+    const context = plan.build.context ?? scratch
+    const args = ['build', '--tag', plan.reference, '--file', dockerfilePath]
+    for (const buildArg of plan.build.buildArgs) args.push('--build-arg', buildArg)
+    await docker.ok([...args, context], { stream: true })
   } catch (error) {
     if (error instanceof DockerError) {
       throw new ImageError(`the systemd image could not be built: ${lastLines(error.result)}`)
     }
     throw error
   } finally {
-    await rm(context, { recursive: true, force: true })
+    await rm(scratch, { recursive: true, force: true })
   }
+}
+
+async function ensureBase(docker: Docker, log: Log, base: string): Promise<void> {
+  if (await imageExists(docker, base)) return
+
+  log.info(`pulling ${base}`)
+  const pulled = await docker.call(['pull', base], { stream: true })
+  if (pulled.exitCode !== 0) {
+    throw new ImageError(
+      `input 'image': '${base}' is not on the engine and cannot be pulled: ${lastLines(pulled)}`
+    )
+  }
+}
+
+interface BaseImage {
+  /** The registry digest where the engine knows one, the image ID otherwise. */
+  digest: string
+  /** The image's own command starts systemd (an `-init` image, say). */
+  bootsSystemd: boolean
+}
+
+async function inspectBase(docker: Docker, base: string): Promise<BaseImage> {
+  const json = await docker.ok(['image', 'inspect', '--format', '{{json .}}', base])
+  const image = JSON.parse(json) as {
+    Id: string
+    RepoDigests?: string[]
+    Config?: { Cmd?: string[] | null; Entrypoint?: string[] | null }
+  }
+  const command = [...(image.Config?.Entrypoint ?? []), ...(image.Config?.Cmd ?? [])]
+  return {
+    digest: image.RepoDigests?.[0]?.split('@')[1] ?? image.Id,
+    bootsSystemd: /(^|\/)(init|systemd)$/.test(command[0] ?? '')
+  }
+}
+
+const LOOK_INSIDE = [
+  'cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null',
+  'echo ---',
+  `for tool in ${KNOWN_TOOLS.join(' ')}; do command -v "$tool" >/dev/null 2>&1 && echo "$tool"; done`,
+  'true'
+].join('\n')
+
+/** Reads os-release and the package managers inside the base image. */
+async function lookInside(docker: Docker, base: string): Promise<BaseFacts> {
+  const result = await docker.call(['run', '--rm', '--network', 'none', '--entrypoint', '/bin/sh', base, '-c', LOOK_INSIDE])
+  if (result.exitCode !== 0) {
+    throw new ImageError(
+      `input 'image': could not look inside '${base}' (it needs /bin/sh): ${lastLines(result)}`
+    )
+  }
+  const [osRelease, tools = ''] = result.stdout.split('\n---\n')
+  return { os: parseOsRelease(osRelease), tools: tools.split('\n').map(t => t.trim()).filter(Boolean) }
+}
+
+async function readUserFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch {
+    throw new ImageError(`input 'dockerfile': cannot read '${path}'`)
+  }
+}
+
+/**
+ * A digest of the build context: every file's path, permission bits and
+ * content, and every symbolic link's target. Each part is length-prefixed, so
+ * no two different contexts can run together into the same bytes.
+ */
+export async function contextDigest(context: string): Promise<string> {
+  let entries
+  try {
+    entries = await readdir(context, { recursive: true, withFileTypes: true })
+  } catch {
+    throw new ImageError(`input 'context': cannot read the folder '${context}'`)
+  }
+
+  const paths = entries
+    .filter(entry => entry.isFile() || entry.isSymbolicLink())
+    .map(entry => join(entry.parentPath, entry.name))
+    .filter(path => !relative(context, path).split('/').includes('.git'))
+    .sort()
+
+  const hash = createHash('sha256')
+  const part = (data: string | Buffer) => hash.update(`${Buffer.byteLength(data)}:`).update(data)
+  for (const path of paths) {
+    const stats = await lstat(path)
+    part(relative(context, path))
+    part((stats.mode & 0o7777).toString(8))
+    part(stats.isSymbolicLink() ? `-> ${await readlink(path)}` : await readFile(path))
+  }
+  return hash.digest('hex')
 }
 
 function lastLines(result: { stdout: string; stderr: string }): string {

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+
+import { createJob } from '../../scripts/runner.mjs'
+import { startCacheService, CacheService } from './support/cache-service.js'
+import { Engine, labEngine } from './support/engine.js'
+
+// The image cache end to end: the bundled action with the real @actions/cache
+// client, a local cache service and a real blob store (Azurite).
+describe('the image cache', () => {
+  let engine: Engine
+  let service: CacheService
+  // A base name of its own gives these tests images no other test builds.
+  const inputs = { image: 'e2e-cache/bookworm:base', packages: 'procps' }
+
+  beforeAll(async () => {
+    engine = await labEngine('v2')
+    service = await startCacheService()
+    await engine.ok(['tag', 'debian:bookworm', inputs.image])
+    const left = await engine.ok(['images', '--format', '{{.Repository}}:{{.Tag}}', 'systemd-container/e2e-cache-bookworm-base'])
+    for (const reference of left.split('\n').filter(Boolean)) await forget(reference)
+  })
+
+  afterAll(async () => {
+    await service?.stop()
+  })
+
+  async function runJob(env: Record<string, string>, extra: Record<string, string> = {}) {
+    const job = await createJob({ dockerHost: engine.host, inputs: { ...inputs, ...extra }, env })
+    const main = await job.main()
+    expect(main.exitCode).toBe(0)
+    const id = main.outputs['container-id']
+    expect(await engine.ok(['exec', id, 'systemctl', 'is-system-running'])).toBe('running')
+    expect((await job.post()).exitCode).toBe(0)
+    return main
+  }
+
+  /** Empties the engine of the image, as a new runner would be. */
+  async function forget(reference: string) {
+    await engine.ok(['image', 'rm', reference])
+  }
+
+  it('misses and saves on the first run, hits and loads without a build on the second', async () => {
+    const first = await runJob(service.env)
+    expect(first.outputs['cache-hit']).toBe('false')
+    expect(first.log).toMatch(/cache miss for systemd-container-v1-x86_64-[0-9a-f]{64}/)
+    expect(first.log).toContain('building systemd-container/')
+    expect(first.log).toMatch(/saved .* to the cache as systemd-container-v1-/)
+    expect(await service.entries()).toHaveLength(1)
+
+    await forget(first.outputs.image)
+    const second = await runJob(service.env)
+    expect(second.outputs['cache-hit']).toBe('true')
+    expect(second.outputs.image).toBe(first.outputs.image)
+    expect(second.outputs['image-id']).toBe(first.outputs['image-id'])
+    expect(second.log).toContain('cache hit')
+    expect(second.log).not.toContain('building systemd-container/')
+    expect(second.log).not.toContain('Step 1/')
+    expect(await service.entries()).toHaveLength(1)
+  })
+
+  it('uses the image on the engine without asking the cache at all', async () => {
+    const run = await runJob(service.env)
+    expect(run.log).toContain('is already on the engine: no build')
+    expect(run.log).not.toContain('cache miss')
+  })
+
+  it('builds normally when the cached archive is corrupt, and does not save over the key', async () => {
+    const [key] = await service.entries()
+    await service.corrupt(key)
+    const { outputs } = await runJob(service.env)
+    await forget(outputs.image)
+
+    const run = await runJob(service.env)
+    expect(run.outputs['cache-hit']).toBe('false')
+    expect(run.log).toContain('building systemd-container/')
+    expect(run.log).not.toMatch(/::error::/)
+    expect(await service.entries()).toEqual([key])
+  })
+
+  it('warns and goes on when the upload fails', async () => {
+    service.failUploads(true)
+    try {
+      const run = await runJob(service.env, { packages: 'procps less' })
+      expect(run.outputs['cache-hit']).toBe('false')
+      expect(run.log).toMatch(/::warning::/)
+      await forget(run.outputs.image)
+    } finally {
+      service.failUploads(false)
+    }
+  })
+
+  it('builds without a cache when the service is not there, and when cache is false', async () => {
+    const absent = await runJob({}, { packages: 'procps less' })
+    expect(absent.log).toContain('The Actions cache service is not available here')
+    await forget(absent.outputs.image)
+
+    const off = await runJob(service.env, { packages: 'procps less', cache: 'false' })
+    expect(off.log).not.toContain('cache miss')
+    expect(off.outputs['cache-hit']).toBe('false')
+    await forget(off.outputs.image)
+  })
+
+  it('goes on when the cache service does not answer', async () => {
+    const dead = { ...service.env, ACTIONS_RESULTS_URL: 'http://127.0.0.1:9/' }
+    const run = await runJob(dead, { packages: 'procps less' })
+    expect(run.outputs['cache-hit']).toBe('false')
+    await forget(run.outputs.image)
+  })
+})

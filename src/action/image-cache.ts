@@ -1,0 +1,121 @@
+import * as cache from '@actions/cache'
+import * as core from '@actions/core'
+import { mkdir, rm } from 'node:fs/promises'
+import { dirname } from 'node:path'
+
+import { Docker } from '../core/docker.js'
+import {
+  buildImage,
+  IMAGE_SCHEMA,
+  imageExists,
+  imageId,
+  ImagePlan,
+  ImageRequest,
+  ingredientsDigest,
+  planImage
+} from '../core/image.js'
+
+/** The image the container will run, and how this run got it. */
+export interface PreparedImage {
+  reference: string
+  id: string
+  /** Loaded from the Actions cache. */
+  cacheHit: boolean
+  /** Built by this run. */
+  built: boolean
+}
+
+/** The cache key: everything that decides the image, digested. */
+export function cacheKey(plan: ImagePlan, architecture: string): string {
+  return `systemd-container-${IMAGE_SCHEMA}-${architecture}-${ingredientsDigest(plan.ingredients)}`
+}
+
+/**
+ * Gets the systemd image: already on the engine, loaded from the Actions
+ * cache, or built (and then saved to the cache). The cache is an
+ * optimisation: whatever goes wrong with it is a warning and a normal build.
+ */
+export async function prepareImage(
+  docker: Docker,
+  request: ImageRequest,
+  useCache: boolean,
+  architecture: string
+): Promise<PreparedImage> {
+  const plan = await planImage(docker, core, request, architecture)
+  core.info(`Image: ${plan.description}`)
+  const prepared = (cacheHit: boolean, built: boolean) =>
+    imageId(docker, plan.reference).then(id => ({ reference: plan.reference, id, cacheHit, built }))
+
+  if (!plan.build) return prepared(false, false)
+  if (await imageExists(docker, plan.reference)) {
+    core.info(`${plan.reference} is already on the engine: no build`)
+    return prepared(false, false)
+  }
+
+  const key = cacheKey(plan, architecture)
+  const cacheReady = useCache && cacheAvailable()
+  if (cacheReady && (await restoreImage(docker, plan, key))) return prepared(true, false)
+
+  core.info(`building ${plan.reference}`)
+  core.debug(`Dockerfile:\n${plan.build.dockerfile}`)
+  await buildImage(docker, plan)
+  if (cacheReady) await saveImage(docker, plan, key)
+  return prepared(false, true)
+}
+
+function cacheAvailable(): boolean {
+  if (cache.isFeatureAvailable()) return true
+  core.info('The Actions cache service is not available here: the image is built without it')
+  return false
+}
+
+/**
+ * The cache stores the archive's path as part of the entry's version, so the
+ * path must be the same on every runner: RUNNER_TEMP differs between
+ * self-hosted runners, /tmp does not.
+ */
+const ARCHIVE = '/tmp/systemd-container/image.tar'
+
+async function archivePath(): Promise<string> {
+  await mkdir(dirname(ARCHIVE), { recursive: true })
+  return ARCHIVE
+}
+
+async function restoreImage(docker: Docker, plan: ImagePlan, key: string): Promise<boolean> {
+  const archive = await archivePath()
+  try {
+    const hit = await cache.restoreCache([archive], key)
+    if (!hit) {
+      core.info(`cache miss for ${key}`)
+      return false
+    }
+
+    await docker.ok(['load', '--input', archive])
+    if (!(await imageExists(docker, plan.reference))) {
+      throw new Error(`the archive did not hold ${plan.reference}`)
+    }
+    core.info(`cache hit: ${plan.reference} loaded from ${key}`)
+    return true
+  } catch (error) {
+    core.warning(`The cached image could not be used (${(error as Error).message}); building instead`)
+    return false
+  } finally {
+    await rm(archive, { force: true })
+  }
+}
+
+async function saveImage(docker: Docker, plan: ImagePlan, key: string): Promise<void> {
+  const archive = await archivePath()
+  try {
+    await docker.ok(['save', '--output', archive, plan.reference])
+    const cacheId = await cache.saveCache([archive], key)
+    if (cacheId !== -1) core.info(`saved ${plan.reference} to the cache as ${key}`)
+  } catch (error) {
+    const exists = error instanceof cache.ReserveCacheError
+    const message = `The image was not saved to the cache: ${(error as Error).message}`
+    if (exists) core.info(message)
+    else core.warning(message)
+  } finally {
+    await rm(archive, { force: true })
+  }
+}
