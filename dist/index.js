@@ -38922,6 +38922,9 @@ var Input;
     Input["ShowJournal"] = "show-journal";
     Input["StopTimeout"] = "stop-timeout";
     Input["JobStatus"] = "job-status";
+    Input["CgroupParent"] = "cgroup-parent";
+    Input["DaemonConfig"] = "daemon-config";
+    Input["RestoreDaemon"] = "restore-daemon";
 })(Input || (Input = {}));
 /** The action's outputs, as named in action.yml. */
 var Output;
@@ -38935,6 +38938,7 @@ var Output;
     Output["Strategy"] = "strategy";
     Output["SystemdVersion"] = "systemd-version";
     Output["BootTime"] = "boot-time";
+    Output["CgroupPath"] = "cgroup-path";
 })(Output || (Output = {}));
 /** What the main step leaves for the post step. */
 var State;
@@ -38942,7 +38946,87 @@ var State;
     State["IsPost"] = "is-post";
     State["ContainerId"] = "container-id";
     State["ContainerName"] = "container-name";
+    State["DaemonConfig"] = "daemon-config";
 })(State || (State = {}));
+
+
+/***/ }),
+
+/***/ 9700:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   HF: () => (/* binding */ restoreDaemon),
+/* harmony export */   IB: () => (/* binding */ verifyCgroup),
+/* harmony export */   t1: () => (/* binding */ setCgroupParent)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
+/* harmony import */ var _core_container_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3380);
+/* harmony import */ var _core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4782);
+/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(915);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1729);
+/* harmony import */ var _state_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3175);
+
+
+
+
+
+
+function configFile(docker, path) {
+    return new _core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__/* .DaemonConfigFile */ .LX(path, new _core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__/* .HostCommands */ .R6(), docker, _actions_core__WEBPACK_IMPORTED_MODULE_0__);
+}
+/**
+ * Puts the engine's containers under `cgroup-parent`. The value is checked
+ * against the engine's cgroup driver before anything is touched.
+ */
+async function setCgroupParent(docker, probe, inputs) {
+    if (probe.engine.rootless) {
+        throw new _inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .InputError */ .dz(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.CgroupParent, 'a rootless engine has no system daemon.json to change; leave it empty');
+    }
+    const problem = (0,_core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__/* .cgroupParentProblem */ .yE)(inputs.cgroupParent, probe.engine.cgroupDriver);
+    if (problem)
+        throw new _inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .InputError */ .dz(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.CgroupParent, `${problem}; nothing was changed`);
+    const file = configFile(docker, inputs.daemonConfig);
+    await (0,_core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__/* .applyCgroupParent */ .fM)(file, inputs.cgroupParent, _actions_core__WEBPACK_IMPORTED_MODULE_0__, _state_js__WEBPACK_IMPORTED_MODULE_5__/* .saveDaemonChange */ .yU);
+}
+/**
+ * Reads where the container's init landed and, when a cgroup parent was
+ * asked for, checks that it lies under it.
+ */
+async function verifyCgroup(docker, containerId, probe, cgroupParent) {
+    const pid = (await (0,_core_container_js__WEBPACK_IMPORTED_MODULE_1__/* .inspectState */ .Ko)(docker, containerId))?.pid ?? 0;
+    const path = pid > 0 ? await (0,_core_container_js__WEBPACK_IMPORTED_MODULE_1__/* .initCgroup */ .BD)(pid, probe.cgroupLayout) : undefined;
+    if (path === undefined) {
+        const note = 'the engine’s processes are not visible from this runner';
+        if (cgroupParent)
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__.warning(`The cgroup parent could not be verified: ${note}`);
+        else
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__.debug(`cgroup path unknown: ${note}`);
+        return '';
+    }
+    if (cgroupParent && !(0,_core_container_js__WEBPACK_IMPORTED_MODULE_1__/* .underCgroupParent */ .H1)(path, cgroupParent)) {
+        throw new Error(`the container's init is in ${path}, not under the cgroup parent ${cgroupParent}`);
+    }
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__.info(`the container's init is in ${path}`);
+    return path;
+}
+/** Puts back the daemon configuration the main step changed, unless asked not to. */
+async function restoreDaemon(docker, inputs) {
+    const change = _state_js__WEBPACK_IMPORTED_MODULE_5__/* .savedDaemonChange */ .ot();
+    if (!change)
+        return;
+    if (!inputs.restoreDaemon) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__.info(`${change.path} keeps its cgroup-parent, as restore-daemon is false`);
+        return;
+    }
+    if (inputs.keepContainer) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__.warning('Restarting the engine to restore its configuration stops the kept container too');
+    }
+    await _actions_core__WEBPACK_IMPORTED_MODULE_0__.group(`Restore ${change.path}`, async () => {
+        await (0,_core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__/* .restoreDaemonConfig */ .lr)(configFile(docker, change.path), change);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__.info(change.original === null ? `${change.path} removed, as there was none` : `${change.path} restored byte for byte`);
+    });
+}
 
 
 /***/ }),
@@ -38951,13 +39035,16 @@ var State;
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Ko: () => (/* binding */ readInputs)
+/* harmony export */   Ko: () => (/* binding */ readInputs),
+/* harmony export */   dz: () => (/* binding */ InputError)
 /* harmony export */ });
-/* unused harmony exports JOURNAL_MODES, InputError */
+/* unused harmony export JOURNAL_MODES */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
 /* harmony import */ var shell_quote__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6591);
-/* harmony import */ var _core_strategy_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9838);
-/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(915);
+/* harmony import */ var _core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4782);
+/* harmony import */ var _core_strategy_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9838);
+/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(915);
+
 
 
 
@@ -38974,20 +39061,23 @@ class InputError extends Error {
 function readInputs() {
     return {
         image: imageRequest(),
-        cache: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.Cache, true),
-        strategy: oneOf(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.Strategy, ['auto', ..._core_strategy_js__WEBPACK_IMPORTED_MODULE_2__/* .STRATEGIES */ .YL], 'auto'),
-        bootTimeout: positiveNumber(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.BootTimeout, 120),
-        failOnDegraded: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.FailOnDegraded, false),
-        mountWorkspace: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.MountWorkspace, true),
-        volumes: list(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.Volumes),
+        cache: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Cache, true),
+        strategy: oneOf(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Strategy, ['auto', ..._core_strategy_js__WEBPACK_IMPORTED_MODULE_3__/* .STRATEGIES */ .YL], 'auto'),
+        bootTimeout: positiveNumber(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.BootTimeout, 120),
+        failOnDegraded: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.FailOnDegraded, false),
+        mountWorkspace: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.MountWorkspace, true),
+        volumes: list(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Volumes),
         env: environment(),
-        ports: list(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.Ports),
-        options: shellWords(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.Options),
+        ports: list(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Ports),
+        options: shellWords(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Options),
         name: containerName(),
-        keepContainer: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.KeepContainer, false),
-        showJournal: oneOf(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.ShowJournal, JOURNAL_MODES, 'on-failure'),
-        stopTimeout: positiveNumber(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.StopTimeout, 30),
-        jobStatus: _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.JobStatus)
+        keepContainer: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.KeepContainer, false),
+        showJournal: oneOf(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.ShowJournal, JOURNAL_MODES, 'on-failure'),
+        stopTimeout: positiveNumber(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.StopTimeout, 30),
+        jobStatus: _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.JobStatus),
+        cgroupParent: _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.CgroupParent),
+        daemonConfig: _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.DaemonConfig) || _core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__/* .DEFAULT_DAEMON_CONFIG */ .gu,
+        restoreDaemon: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.RestoreDaemon, true)
     };
 }
 function oneOf(input, allowed, fallback) {
@@ -39026,10 +39116,10 @@ function list(input) {
 }
 /** One KEY=VALUE a line; values may hold commas. */
 function environment() {
-    const lines = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getMultilineInput(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.Env).map(line => line.trim()).filter(Boolean);
+    const lines = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getMultilineInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Env).map(line => line.trim()).filter(Boolean);
     for (const line of lines) {
         if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(line)) {
-            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.Env, `'${line}' is not of the form NAME=value`);
+            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Env, `'${line}' is not of the form NAME=value`);
         }
     }
     return lines;
@@ -39042,7 +39132,7 @@ function shellWords(input) {
     const raw = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(input);
     if (!raw)
         return [];
-    const words = (0,shell_quote__WEBPACK_IMPORTED_MODULE_1__.parse)(raw, name => `$${name}`);
+    const words = (0,shell_quote__WEBPACK_IMPORTED_MODULE_1__.parse)(escapeMidWordHashes(raw), name => `$${name}`);
     return words.map(word => {
         if (typeof word !== 'string') {
             throw new InputError(input, `'${raw}' holds shell syntax; give plain docker run options only`);
@@ -39050,29 +39140,58 @@ function shellWords(input) {
         return word;
     });
 }
+/**
+ * A shell starts a comment only with a `#` at the start of a word; the
+ * parser would start one anywhere, so a `#` inside a word (`issue=#12`),
+ * outside quotes, is escaped first.
+ */
+function escapeMidWordHashes(raw) {
+    let out = '';
+    let quote;
+    for (let i = 0; i < raw.length; i++) {
+        const char = raw[i];
+        if (char === '\\' && quote !== "'") {
+            out += char + (raw[i + 1] ?? '');
+            i++;
+            continue;
+        }
+        if (quote) {
+            if (char === quote)
+                quote = undefined;
+        }
+        else if (char === '"' || char === "'") {
+            quote = char;
+        }
+        else if (char === '#' && i > 0 && !/\s/.test(raw[i - 1])) {
+            out += '\\';
+        }
+        out += char;
+    }
+    return out;
+}
 function containerName() {
-    const name = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.Name);
+    const name = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Name);
     if (name && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
-        throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.Name, `'${name}' is not a valid container name (letters, digits, _ . -)`);
+        throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Name, `'${name}' is not a valid container name (letters, digits, _ . -)`);
     }
     return name;
 }
 function imageRequest() {
-    const dockerfile = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.Dockerfile);
-    const context = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.Context);
-    const buildArgs = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getMultilineInput(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.BuildArgs).map(line => line.trim()).filter(Boolean);
+    const dockerfile = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Dockerfile);
+    const context = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Context);
+    const buildArgs = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getMultilineInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.BuildArgs).map(line => line.trim()).filter(Boolean);
     if (!dockerfile && (context || buildArgs.length)) {
-        const input = context ? _constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.Context : _constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.BuildArgs;
-        throw new InputError(input, `applies to your own Dockerfile only; set '${_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.Dockerfile}' too`);
+        const input = context ? _constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Context : _constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.BuildArgs;
+        throw new InputError(input, `applies to your own Dockerfile only; set '${_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Dockerfile}' too`);
     }
     for (const arg of buildArgs) {
         if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) {
-            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.BuildArgs, `'${arg}' is not of the form NAME=value`);
+            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.BuildArgs, `'${arg}' is not of the form NAME=value`);
         }
     }
     return {
-        base: _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.Image) || 'debian:bookworm',
-        packages: list(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.Packages).flatMap(item => item.split(/\s+/)),
+        base: _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Image) || 'debian:bookworm',
+        packages: list(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Packages).flatMap(item => item.split(/\s+/)),
         dockerfile: dockerfile || undefined,
         context: context || undefined,
         buildArgs
@@ -39082,7 +39201,7 @@ function imageRequest() {
 
 /***/ }),
 
-/***/ 6936:
+/***/ 3096:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39280,16 +39399,16 @@ __nccwpck_require__.d(mappers_namespaceObject, {
 var lib_core = __nccwpck_require__(3838);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: ./src/core/boot.ts + 1 modules
-var core_boot = __nccwpck_require__(5255);
+// EXTERNAL MODULE: ./src/core/boot.ts
+var core_boot = __nccwpck_require__(2227);
 // EXTERNAL MODULE: ./src/core/container.ts
 var container = __nccwpck_require__(3380);
 // EXTERNAL MODULE: ./src/core/diagnose.ts
 var diagnose = __nccwpck_require__(3655);
 // EXTERNAL MODULE: ./src/core/docker.ts
 var core_docker = __nccwpck_require__(9843);
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
 ;// CONCATENATED MODULE: ./src/core/host-probe.ts
 
 
@@ -39382,7 +39501,7 @@ function effectiveCgroupLayout(engine, runner) {
 /** Asks the engine and the runner's mounts what this host is. */
 async function probeHost(docker, mountinfoPath = '/proc/self/mountinfo') {
     const engine = parseEngineInfo(await engineInfoJson(docker));
-    const runnerCgroupLayout = parseCgroupLayout(await (0,promises_namespaceObject.readFile)(mountinfoPath, 'utf8'));
+    const runnerCgroupLayout = parseCgroupLayout(await (0,promises_.readFile)(mountinfoPath, 'utf8'));
     return {
         cgroupLayout: effectiveCgroupLayout(engine, runnerCgroupLayout),
         runnerCgroupLayout,
@@ -39425,6 +39544,8 @@ function describeHost(probe) {
 var core_strategy = __nccwpck_require__(9838);
 // EXTERNAL MODULE: ./src/action/constants.ts
 var constants = __nccwpck_require__(915);
+// EXTERNAL MODULE: ./src/action/daemon.ts
+var daemon = __nccwpck_require__(9700);
 // EXTERNAL MODULE: external "path"
 var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 3 modules
@@ -43421,8 +43542,8 @@ class AbortError extends Error {
     }
 }
 //# sourceMappingURL=AbortError.js.map
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:util"
 var external_node_util_ = __nccwpck_require__(7975);
 ;// CONCATENATED MODULE: external "node:process"
@@ -43434,7 +43555,7 @@ const external_node_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(i
 
 
 function log(message, ...args) {
-    external_node_process_namespaceObject.stderr.write(`${external_node_util_.format(message, ...args)}${external_node_os_namespaceObject.EOL}`);
+    external_node_process_namespaceObject.stderr.write(`${external_node_util_.format(message, ...args)}${external_node_os_.EOL}`);
 }
 //# sourceMappingURL=log.js.map
 ;// CONCATENATED MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/env.js
@@ -47030,7 +47151,7 @@ function userAgentPlatform_getHeaderName() {
  */
 async function util_userAgentPlatform_setPlatformSpecificData(map) {
     if (external_node_process_namespaceObject && external_node_process_namespaceObject.versions) {
-        const osInfo = `${external_node_os_namespaceObject.type()} ${external_node_os_namespaceObject.release()}; ${external_node_os_namespaceObject.arch()}`;
+        const osInfo = `${external_node_os_.type()} ${external_node_os_.release()}; ${external_node_os_.arch()}`;
         const versions = external_node_process_namespaceObject.versions;
         if (versions.bun) {
             map.set("Bun", `${versions.bun} (${osInfo})`);
@@ -60685,8 +60806,8 @@ class BufferScheduler {
 //# sourceMappingURL=BufferScheduler.js.map
 ;// CONCATENATED MODULE: external "node:module"
 const external_node_module_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./node_modules/@azure/storage-common/dist/esm/crc64.js
@@ -60713,7 +60834,7 @@ let crc64_dirname;
 if (__isNode__) {
   crc64_require = (0,external_node_module_namespaceObject.createRequire)(import.meta.url);
   crc64_filename = (0,external_node_url_.fileURLToPath)(import.meta.url);
-  crc64_dirname = (0,external_node_path_namespaceObject.dirname)(crc64_filename);
+  crc64_dirname = (0,external_node_path_.dirname)(crc64_filename);
 }
 // ESM-COMPAT-END
 
@@ -96348,10 +96469,10 @@ async function imageId(docker, reference) {
 async function buildImage(docker, plan) {
     if (!plan.build)
         return;
-    const scratch = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'systemd-container-build-'));
+    const scratch = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'systemd-container-build-'));
     try {
-        const dockerfilePath = (0,external_node_path_namespaceObject.join)(scratch, 'Dockerfile');
-        await (0,promises_namespaceObject.writeFile)(dockerfilePath, plan.build.dockerfile);
+        const dockerfilePath = (0,external_node_path_.join)(scratch, 'Dockerfile');
+        await (0,promises_.writeFile)(dockerfilePath, plan.build.dockerfile);
         const context = plan.build.context ?? scratch;
         const args = ['build', '--tag', plan.reference, '--file', dockerfilePath];
         for (const buildArg of plan.build.buildArgs)
@@ -96365,7 +96486,7 @@ async function buildImage(docker, plan) {
         throw error;
     }
     finally {
-        await (0,promises_namespaceObject.rm)(scratch, { recursive: true, force: true });
+        await (0,promises_.rm)(scratch, { recursive: true, force: true });
     }
 }
 async function ensureBase(docker, log, base) {
@@ -96403,7 +96524,7 @@ async function lookInside(docker, base) {
 }
 async function readUserFile(path) {
     try {
-        return await (0,promises_namespaceObject.readFile)(path, 'utf8');
+        return await (0,promises_.readFile)(path, 'utf8');
     }
     catch {
         throw new ImageError(`input 'dockerfile': cannot read '${path}'`);
@@ -96417,23 +96538,23 @@ async function readUserFile(path) {
 async function contextDigest(context) {
     let entries;
     try {
-        entries = await (0,promises_namespaceObject.readdir)(context, { recursive: true, withFileTypes: true });
+        entries = await (0,promises_.readdir)(context, { recursive: true, withFileTypes: true });
     }
     catch {
         throw new ImageError(`input 'context': cannot read the folder '${context}'`);
     }
     const paths = entries
         .filter(entry => entry.isFile() || entry.isSymbolicLink())
-        .map(entry => (0,external_node_path_namespaceObject.join)(entry.parentPath, entry.name))
-        .filter(path => !(0,external_node_path_namespaceObject.relative)(context, path).split('/').includes('.git'))
+        .map(entry => (0,external_node_path_.join)(entry.parentPath, entry.name))
+        .filter(path => !(0,external_node_path_.relative)(context, path).split('/').includes('.git'))
         .sort();
     const hash = (0,external_node_crypto_.createHash)('sha256');
     const part = (data) => hash.update(`${Buffer.byteLength(data)}:`).update(data);
     for (const path of paths) {
-        const stats = await (0,promises_namespaceObject.lstat)(path);
-        part((0,external_node_path_namespaceObject.relative)(context, path));
+        const stats = await (0,promises_.lstat)(path);
+        part((0,external_node_path_.relative)(context, path));
         part((stats.mode & 0o7777).toString(8));
-        part(stats.isSymbolicLink() ? `-> ${await (0,promises_namespaceObject.readlink)(path)}` : await (0,promises_namespaceObject.readFile)(path));
+        part(stats.isSymbolicLink() ? `-> ${await (0,promises_.readlink)(path)}` : await (0,promises_.readFile)(path));
     }
     return hash.digest('hex');
 }
@@ -96491,7 +96612,7 @@ function cacheAvailable() {
  */
 const ARCHIVE = '/tmp/systemd-container/image.tar';
 async function archivePath() {
-    await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(ARCHIVE), { recursive: true });
+    await (0,promises_.mkdir)((0,external_node_path_.dirname)(ARCHIVE), { recursive: true });
     return ARCHIVE;
 }
 async function restoreImage(docker, plan, key) {
@@ -96514,7 +96635,7 @@ async function restoreImage(docker, plan, key) {
         return false;
     }
     finally {
-        await (0,promises_namespaceObject.rm)(archive, { force: true });
+        await (0,promises_.rm)(archive, { force: true });
     }
 }
 async function saveImage(docker, plan, key) {
@@ -96534,7 +96655,7 @@ async function saveImage(docker, plan, key) {
             lib_core.warning(message);
     }
     finally {
-        await (0,promises_namespaceObject.rm)(archive, { force: true });
+        await (0,promises_.rm)(archive, { force: true });
     }
 }
 
@@ -96543,6 +96664,7 @@ var action_inputs = __nccwpck_require__(1729);
 // EXTERNAL MODULE: ./src/action/state.ts
 var action_state = __nccwpck_require__(3175);
 ;// CONCATENATED MODULE: ./src/action/main.ts
+
 
 
 
@@ -96566,6 +96688,9 @@ async function runMain() {
         lib_core.info(describeHost(found));
         return found;
     });
+    if (inputs.cgroupParent) {
+        await lib_core.group(`Set the engine's cgroup parent to ${inputs.cgroupParent}`, () => (0,daemon/* setCgroupParent */.t1)(docker, probe, inputs));
+    }
     const strategy = (0,core_strategy/* chooseStrategy */.$3)(probe, inputs.strategy);
     lib_core.info(`Strategy ${strategy.name}: ${strategy.reason}`);
     const image = await lib_core.group('Prepare the systemd image', () => prepareImage(docker, inputs.image, inputs.cache, probe.engine.architecture));
@@ -96576,7 +96701,11 @@ async function runMain() {
         lib_core.info(`container ${id.slice(0, 12)} started from ${image.reference}`);
         return id;
     });
-    const boot = await lib_core.group('Wait for systemd', () => bootOrCleanUp(docker, containerId, inputs));
+    const boot = await lib_core.group('Wait for systemd', async () => {
+        const booted = await bootOrCleanUp(docker, containerId, inputs);
+        const cgroupPath = await (0,daemon/* verifyCgroup */.IB)(docker, containerId, probe, inputs.cgroupParent);
+        return { ...booted, cgroupPath };
+    });
     publish({ containerId, name: spec.name, image, probe, strategy, boot });
 }
 function containerSpec(inputs, image, strategy) {
@@ -96645,6 +96774,7 @@ function publish(result) {
     lib_core.setOutput(constants/* Output */.k7.Strategy, result.strategy.name);
     lib_core.setOutput(constants/* Output */.k7.SystemdVersion, result.boot.systemdVersion);
     lib_core.setOutput(constants/* Output */.k7.BootTime, result.boot.seconds.toFixed(2));
+    lib_core.setOutput(constants/* Output */.k7.CgroupPath, result.boot.cgroupPath);
 }
 
 
@@ -96657,12 +96787,14 @@ function publish(result) {
 /* harmony export */   a: () => (/* binding */ runPost)
 /* harmony export */ });
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
-/* harmony import */ var _core_boot_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5255);
+/* harmony import */ var _core_boot_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2227);
 /* harmony import */ var _core_container_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3380);
 /* harmony import */ var _core_diagnose_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3655);
 /* harmony import */ var _core_docker_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(9843);
-/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1729);
-/* harmony import */ var _state_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(3175);
+/* harmony import */ var _daemon_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9700);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1729);
+/* harmony import */ var _state_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(3175);
+
 
 
 
@@ -96672,13 +96804,17 @@ function publish(result) {
 
 /** The post step: show the journal when something failed, stop systemd, remove the container. */
 async function runPost() {
-    const container = _state_js__WEBPACK_IMPORTED_MODULE_6__/* .savedContainer */ .vY();
+    const inputs = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .readInputs */ .Ko)();
+    const docker = new _core_docker_js__WEBPACK_IMPORTED_MODULE_4__/* .Docker */ .Jg(_actions_core__WEBPACK_IMPORTED_MODULE_0__);
+    await cleanUpContainer(docker, inputs);
+    await (0,_daemon_js__WEBPACK_IMPORTED_MODULE_5__/* .restoreDaemon */ .HF)(docker, inputs);
+}
+async function cleanUpContainer(docker, inputs) {
+    const container = _state_js__WEBPACK_IMPORTED_MODULE_7__/* .savedContainer */ .vY();
     if (!container) {
         _actions_core__WEBPACK_IMPORTED_MODULE_0__.info('No container was left by the main step: nothing to clean up');
         return;
     }
-    const inputs = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .readInputs */ .Ko)();
-    const docker = new _core_docker_js__WEBPACK_IMPORTED_MODULE_4__/* .Docker */ .Jg(_actions_core__WEBPACK_IMPORTED_MODULE_0__);
     const running = (await (0,_core_container_js__WEBPACK_IMPORTED_MODULE_2__/* .inspectState */ .Ko)(docker, container.id))?.running;
     if (running === undefined) {
         _actions_core__WEBPACK_IMPORTED_MODULE_0__.info(`${container.name} is already gone`);
@@ -96726,8 +96862,10 @@ async function stopAndRemove(docker, containerId, inputs) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   NH: () => (/* binding */ saveContainer),
 /* harmony export */   OP: () => (/* binding */ markPost),
+/* harmony export */   ot: () => (/* binding */ savedDaemonChange),
 /* harmony export */   tl: () => (/* binding */ isPost),
-/* harmony export */   vY: () => (/* binding */ savedContainer)
+/* harmony export */   vY: () => (/* binding */ savedContainer),
+/* harmony export */   yU: () => (/* binding */ saveDaemonChange)
 /* harmony export */ });
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
 /* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(915);
@@ -96749,28 +96887,34 @@ function savedContainer() {
     const id = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getState(_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .State */ .Uw.ContainerId);
     return id ? { id, name: _actions_core__WEBPACK_IMPORTED_MODULE_0__.getState(_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .State */ .Uw.ContainerName) } : undefined;
 }
+/**
+ * Records a daemon configuration change before the file is written, so the
+ * post step can undo it; undefined records that it was undone already.
+ */
+function saveDaemonChange(change) {
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__.saveState(_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .State */ .Uw.DaemonConfig, change ? JSON.stringify(change) : '');
+}
+/** The daemon configuration change the main step made, if it made one. */
+function savedDaemonChange() {
+    const saved = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getState(_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .State */ .Uw.DaemonConfig);
+    return saved ? JSON.parse(saved) : undefined;
+}
 
 
 /***/ }),
 
-/***/ 5255:
+/***/ 2227:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  HJ: () => (/* binding */ BootError),
-  Z1: () => (/* binding */ failedUnits),
-  bC: () => (/* binding */ waitForBoot)
-});
-
-// UNUSED EXPORTS: managerHasForked, parseSystemdVersion, systemdVersion
-
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-// EXTERNAL MODULE: ./src/core/container.ts
-var container = __nccwpck_require__(3380);
-;// CONCATENATED MODULE: ./src/core/boot.ts
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   HJ: () => (/* binding */ BootError),
+/* harmony export */   Z1: () => (/* binding */ failedUnits),
+/* harmony export */   bC: () => (/* binding */ waitForBoot)
+/* harmony export */ });
+/* unused harmony exports managerHasForked, systemdVersion, parseSystemdVersion */
+/* harmony import */ var node_timers_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8500);
+/* harmony import */ var node_timers_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_timers_promises__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _container_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3380);
 
 
 /** Why systemd did not come up; the container may still be there to look at. */
@@ -96817,10 +96961,10 @@ async function waitForManager(docker, containerId, log, deadline, poll) {
             // docker top needs ps on the engine's host; without it, give systemd a
             // moment to set up its cgroups instead.
             log.warning(`docker top does not work here (${top.stderr.trim()}); waiting 3 s instead`);
-            await (0,promises_namespaceObject.setTimeout)(3000);
+            await (0,node_timers_promises__WEBPACK_IMPORTED_MODULE_0__.setTimeout)(3000);
             return;
         }
-        await (0,promises_namespaceObject.setTimeout)(poll);
+        await (0,node_timers_promises__WEBPACK_IMPORTED_MODULE_0__.setTimeout)(poll);
     }
     throw new BootError('systemd did not start within the boot timeout', false);
 }
@@ -96850,12 +96994,12 @@ async function waitForState(docker, containerId, log, deadline, poll) {
         if (state && state !== last)
             log.debug(`systemd is ${state}`);
         last = state || last;
-        await (0,promises_namespaceObject.setTimeout)(poll);
+        await (0,node_timers_promises__WEBPACK_IMPORTED_MODULE_0__.setTimeout)(poll);
     }
     throw new BootError(`systemd did not finish booting within the boot timeout (last state: ${last || 'unknown'})`, false);
 }
 async function requireRunning(docker, containerId) {
-    const state = await (0,container/* inspectState */.Ko)(docker, containerId);
+    const state = await (0,_container_js__WEBPACK_IMPORTED_MODULE_1__/* .inspectState */ .Ko)(docker, containerId);
     if (!state)
         throw new BootError('the container disappeared while systemd was booting', true);
     if (!state.running) {
@@ -96895,13 +97039,18 @@ async function failedUnits(docker, containerId) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   BD: () => (/* binding */ initCgroup),
+/* harmony export */   H1: () => (/* binding */ underCgroupParent),
 /* harmony export */   Ko: () => (/* binding */ inspectState),
 /* harmony export */   SI: () => (/* binding */ stopContainer),
 /* harmony export */   YI: () => (/* binding */ startContainer),
 /* harmony export */   od: () => (/* binding */ removeContainer)
 /* harmony export */ });
-/* unused harmony exports MANAGED_LABEL, runArgs */
-/* harmony import */ var _shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9338);
+/* unused harmony exports MANAGED_LABEL, runArgs, parseProcCgroup */
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _shim_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9338);
+
 
 /** The label every container of this action carries. */
 const MANAGED_LABEL = 'io.github.systemd-container.managed';
@@ -96928,7 +97077,7 @@ function runArgs(spec) {
         args.push('--publish', port);
     args.push(...spec.options);
     args.push('--entrypoint', '/bin/sh', spec.image);
-    args.push('-c', _shim_js__WEBPACK_IMPORTED_MODULE_0__/* .SHIM_SCRIPT */ .Kx, 'systemd-container-shim', spec.strategy.cgroupSetup);
+    args.push('-c', _shim_js__WEBPACK_IMPORTED_MODULE_1__/* .SHIM_SCRIPT */ .Kx, 'systemd-container-shim', spec.strategy.cgroupSetup);
     return args;
 }
 /** Starts the container and returns its full ID. */
@@ -96964,6 +97113,313 @@ async function stopContainer(docker, containerId, timeoutSeconds) {
 /** Removes the container and its anonymous volumes. */
 async function removeContainer(docker, containerId) {
     await docker.ok(['rm', '--force', '--volumes', containerId]);
+}
+/**
+ * The cgroup of the container's init as the host sees it in /proc/PID/cgroup:
+ * the unified line wherever systemd runs on cgroup2 (v2 and hybrid hosts),
+ * the name=systemd line on v1. Undefined when the engine's processes are not
+ * visible from here (a remote engine).
+ */
+async function initCgroup(pid, layout) {
+    let text;
+    try {
+        text = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(`/proc/${pid}/cgroup`, 'utf8');
+    }
+    catch {
+        return undefined;
+    }
+    return parseProcCgroup(text, layout);
+}
+/** Picks the path that matters out of a /proc/PID/cgroup text. */
+function parseProcCgroup(text, layout) {
+    const lines = text.split('\n').filter(Boolean);
+    const wanted = layout === 'v1' ? /^\d+:name=systemd:(.*)$/ : /^0::(.*)$/;
+    for (const line of lines) {
+        const match = wanted.exec(line);
+        if (match)
+            return match[1];
+    }
+    return undefined;
+}
+/**
+ * True when a cgroup path lies under the given cgroup parent: the parent's
+ * parts (one slice name, or a cgroupfs path) stand in the path in a row.
+ */
+function underCgroupParent(path, cgroupParent) {
+    const parts = path.split('/').filter(Boolean);
+    const parent = cgroupParent.split('/').filter(Boolean);
+    return parts.some((_, at) => parent.every((part, offset) => parts[at + offset] === part));
+}
+
+
+/***/ }),
+
+/***/ 4782:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   LX: () => (/* binding */ DaemonConfigFile),
+/* harmony export */   R6: () => (/* binding */ HostCommands),
+/* harmony export */   fM: () => (/* binding */ applyCgroupParent),
+/* harmony export */   gu: () => (/* binding */ DEFAULT_DAEMON_CONFIG),
+/* harmony export */   lr: () => (/* binding */ restoreDaemonConfig),
+/* harmony export */   yE: () => (/* binding */ cgroupParentProblem)
+/* harmony export */ });
+/* unused harmony exports DaemonConfigError, mergeCgroupParent, parseDaemonConfig */
+/* harmony import */ var _actions_exec__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7187);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_4__);
+/* harmony import */ var node_timers_promises__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8500);
+/* harmony import */ var node_timers_promises__WEBPACK_IMPORTED_MODULE_5___default = /*#__PURE__*/__nccwpck_require__.n(node_timers_promises__WEBPACK_IMPORTED_MODULE_5__);
+
+
+
+
+
+
+/** Where dockerd reads its configuration unless told otherwise. */
+const DEFAULT_DAEMON_CONFIG = '/etc/docker/daemon.json';
+/** A daemon configuration that cannot be changed as asked; nothing was written. */
+class DaemonConfigError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'DaemonConfigError';
+    }
+}
+/**
+ * Checks a cgroup parent against the engine's cgroup driver: the systemd
+ * driver takes a slice name, cgroupfs a path. Returns a reason when it is
+ * wrong, undefined when it is fine.
+ */
+function cgroupParentProblem(value, cgroupDriver) {
+    if (cgroupDriver === 'systemd') {
+        // runc splits a slice name at each dash into its parents: no part may be empty.
+        if (!/^[A-Za-z0-9:_.\\]+(-[A-Za-z0-9:_.\\]+)*\.slice$/.test(value)) {
+            return `the engine uses the systemd cgroup driver, which takes a slice name ending in .slice (for example docker.slice), not '${value}'`;
+        }
+        return undefined;
+    }
+    if (!/^\/?[A-Za-z0-9_.:-]+(\/[A-Za-z0-9_.:-]+)*\/?$/.test(value) || value.split('/').includes('..')) {
+        return `the engine uses the ${cgroupDriver} cgroup driver, which takes a cgroup path (for example /ci or ci/systemd), not '${value}'`;
+    }
+    return undefined;
+}
+/**
+ * Sets `cgroup-parent` in a daemon.json text, keeping every other key, its
+ * value and its place. An absent file counts as `{}`.
+ */
+function mergeCgroupParent(original, cgroupParent) {
+    const config = parseDaemonConfig(original);
+    config['cgroup-parent'] = cgroupParent;
+    return `${JSON.stringify(config, null, 2)}\n`;
+}
+/** The configuration as an object; a text that is not a JSON object is an error. */
+function parseDaemonConfig(text) {
+    if (text === undefined || text.trim() === '')
+        return {};
+    let config;
+    try {
+        config = JSON.parse(text);
+    }
+    catch (error) {
+        throw new DaemonConfigError(`it is not valid JSON (${error.message}); it was left as it is`);
+    }
+    if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+        throw new DaemonConfigError('it does not hold a JSON object; it was left as it is');
+    }
+    return config;
+}
+/**
+ * Runs the host commands that need root: directly as root, through
+ * non-interactive sudo otherwise (a hosted runner's user has it without a password).
+ */
+class HostCommands {
+    sudo = process.getuid?.() !== 0;
+    /** Runs a command as root and returns its result whatever the exit code. */
+    async run(command, args) {
+        const [file, argv] = this.sudo ? ['sudo', ['-n', command, ...args]] : [command, args];
+        try {
+            return await _actions_exec__WEBPACK_IMPORTED_MODULE_0__/* .getExecOutput */ .H(file, argv, { silent: true, ignoreReturnCode: true });
+        }
+        catch (error) {
+            return { exitCode: 127, stdout: '', stderr: error.message };
+        }
+    }
+    /** Runs a command as root; throws with its error output when it fails. */
+    async ok(command, args) {
+        const result = await this.run(command, args);
+        if (result.exitCode !== 0) {
+            const how = this.sudo ? 'sudo -n ' : '';
+            throw new Error(`${how}${command} ${args.join(' ')} failed: ${result.stderr.trim() || result.stdout.trim()}`);
+        }
+        return result.stdout;
+    }
+}
+/**
+ * The daemon configuration file: read, written atomically, removed, and the
+ * engine restarted after a change.
+ */
+class DaemonConfigFile {
+    path;
+    host;
+    docker;
+    log;
+    constructor(path, host, docker, log) {
+        this.path = path;
+        this.host = host;
+        this.docker = docker;
+        this.log = log;
+    }
+    /** The file's bytes, or undefined when there is none. */
+    async read() {
+        try {
+            return await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.readFile)(this.path);
+        }
+        catch (error) {
+            const code = error.code;
+            if (code === 'ENOENT')
+                return undefined;
+            if (code !== 'EACCES')
+                throw error;
+        }
+        const probe = await this.host.run('test', ['-e', this.path]);
+        if (probe.exitCode !== 0)
+            return undefined;
+        return Buffer.from(await this.host.ok('cat', [this.path]), 'utf8');
+    }
+    /**
+     * Replaces the file with `content` in one rename, so the engine never reads
+     * half a file: the new text goes to a file beside it first.
+     */
+    async write(content) {
+        const scratch = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_3__.tmpdir)(), `daemon-${(0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(4).toString('hex')}.json`);
+        const beside = `${this.path}.systemd-container-${(0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(4).toString('hex')}`;
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.writeFile)(scratch, content);
+        try {
+            await this.host.ok('mkdir', ['-p', (0,node_path__WEBPACK_IMPORTED_MODULE_4__.dirname)(this.path)]);
+            await this.host.ok('install', ['-m', '0644', scratch, beside]);
+            await this.host.ok('mv', ['-f', beside, this.path]);
+        }
+        finally {
+            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rm)(scratch, { force: true });
+            await this.host.run('rm', ['-f', beside]);
+        }
+    }
+    /** Removes the file. */
+    async remove() {
+        await this.host.ok('rm', ['-f', this.path]);
+    }
+    /**
+     * Restarts the engine with the host's service manager and waits until it
+     * answers. docker.service allows few starts a minute: a refused start is
+     * reset and tried once more.
+     */
+    async restartEngine(timeoutSeconds = 60) {
+        const started = Date.now();
+        const restarted = await this.restartService();
+        if (!restarted.ok)
+            throw new Error(`the engine did not restart: ${restarted.detail}`);
+        const deadline = started + timeoutSeconds * 1000;
+        while (Date.now() < deadline) {
+            if ((await this.docker.call(['version', '--format', '{{.Server.Version}}'])).exitCode === 0) {
+                this.log.info(`engine answered again after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+                return;
+            }
+            await (0,node_timers_promises__WEBPACK_IMPORTED_MODULE_5__.setTimeout)(500);
+        }
+        throw new Error(`the engine did not answer within ${timeoutSeconds} s of its restart`);
+    }
+    async restartService() {
+        let result = await this.host.run('systemctl', ['restart', 'docker']);
+        if (result.exitCode === 0)
+            return { ok: true, detail: '' };
+        if (result.exitCode !== 127) {
+            await this.host.run('systemctl', ['reset-failed', 'docker.service', 'docker.socket']);
+            result = await this.host.run('systemctl', ['restart', 'docker']);
+            if (result.exitCode === 0)
+                return { ok: true, detail: '' };
+        }
+        const service = await this.host.run('service', ['docker', 'restart']);
+        if (service.exitCode === 0)
+            return { ok: true, detail: '' };
+        return { ok: false, detail: (result.stderr || service.stderr).trim() };
+    }
+    /** The engine's own last log lines, for an engine that did not come back. */
+    async engineLog(lines = 20) {
+        const journal = await this.host.run('journalctl', ['--unit', 'docker.service', '--lines', String(lines), '--no-pager', '--output', 'cat']);
+        return journal.exitCode === 0 ? journal.stdout.trim() : '(no engine log could be read)';
+    }
+}
+/**
+ * Merges `cgroupParent` into the daemon configuration and restarts the
+ * engine. Returns undefined when the engine had the value already (no write,
+ * no restart). `onWrite` hears of the change before the file is written, and
+ * of undefined once it is undone. An engine that does not come back gets its
+ * old file back and one more restart, and the error carries its own log lines.
+ */
+async function applyCgroupParent(file, cgroupParent, log, onWrite) {
+    const original = await file.read();
+    let config;
+    try {
+        config = parseDaemonConfig(original?.toString('utf8'));
+    }
+    catch (error) {
+        throw new DaemonConfigError(`${file.path}: ${error.message}`);
+    }
+    if (config['cgroup-parent'] === cgroupParent) {
+        log.info(`${file.path} already sets cgroup-parent ${cgroupParent}: the engine is left as it is`);
+        return undefined;
+    }
+    const change = { path: file.path, original: original ? original.toString('base64') : null };
+    onWrite(change);
+    await file.write(mergeCgroupParent(original?.toString('utf8'), cgroupParent));
+    log.info(`${file.path}: cgroup-parent set to ${cgroupParent}${original ? ', other settings kept' : ' (new file)'}`);
+    try {
+        await file.restartEngine();
+    }
+    catch (error) {
+        const engineLog = await file.engineLog();
+        const outcome = await putBackAfterFailure(file, change, onWrite);
+        throw new DaemonConfigError(`${error.message}; ${file.path} ${outcome}.\nEngine log:\n${engineLog}`);
+    }
+    return change;
+}
+/** Puts the daemon configuration back byte for byte (or removes it) and restarts the engine. */
+async function restoreDaemonConfig(file, change) {
+    await putBackFile(file, change);
+    await file.restartEngine();
+}
+async function putBackFile(file, change) {
+    if (change.original === null)
+        await file.remove();
+    else
+        await file.write(Buffer.from(change.original, 'base64'));
+}
+/**
+ * Undoes a change the engine did not take, here and now; only a file that
+ * cannot be put back is left to the post step. Returns what happened, in words.
+ */
+async function putBackAfterFailure(file, change, onWrite) {
+    try {
+        await putBackFile(file, change);
+    }
+    catch (error) {
+        return `could not be put back (${error.message}): the post step tries again`;
+    }
+    onWrite(undefined);
+    try {
+        await file.restartEngine();
+        return 'was put back as it was, and the engine restarted with it';
+    }
+    catch (error) {
+        return `was put back as it was, but the engine did not come back with it either (${error.message})`;
+    }
 }
 
 
@@ -97288,7 +97744,7 @@ function hostSummary(probe) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6936);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3096);
 /* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7718);
 /* harmony import */ var _action_state_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3175);
 
@@ -97416,6 +97872,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 1455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -97437,6 +97900,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 
 /***/ }),
 
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+
+/***/ }),
+
 /***/ 643:
 /***/ ((module) => {
 
@@ -97455,6 +97932,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:queryst
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+
+/***/ }),
+
+/***/ 8500:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 
 /***/ }),
 
@@ -100792,6 +101276,18 @@ module.exports = /*#__PURE__*/JSON.parse('{"name":"@actions/cache","version":"6.
 /******/ 			return fn.r ? promise : getResult();
 /******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
 /******/ 		queue && queue.d < 0 && (queue.d = 0);
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
 /******/ 	};
 /******/ })();
 /******/ 

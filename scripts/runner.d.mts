@@ -13,7 +13,20 @@ export interface Job {
   workspace: string
 }
 
+/** Where and how the bundle runs when not by this process's node. */
+export interface Place {
+  /** The folder on this machine that holds the job's files. */
+  hostRoot?: string
+  /** The same folder as the bundle sees it. */
+  inside?: string
+  /** The whole environment there (this process's, cleaned, by default). */
+  environment?: Record<string, string>
+  /** The command that runs the bundle there with `env`. */
+  launch(env: Record<string, string>): { file: string; args: string[]; env?: Record<string, string> }
+}
+
 export interface JobOptions {
+  place?: Place
   inputs?: Record<string, string>
   dockerHost?: string
   /** What `${{ job.status }}` gives the post step. */

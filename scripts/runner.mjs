@@ -3,9 +3,9 @@
 // and GITHUB_ENV files, and the main step's state as STATE_* for the post step.
 // Shared by the end-to-end tests, scripts/local-run.mjs and scripts/bench.mjs.
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse as parseYaml } from 'yaml'
 
@@ -14,51 +14,57 @@ const BUNDLE = join(REPO, 'dist', 'index.js')
 
 /**
  * Prepares a job: `main()` and `post()` each run the bundle once and return
- * { exitCode, log, outputs, state }.
- * @param {{ inputs?: Record<string,string>, dockerHost?: string, jobStatus?: string,
- *           env?: Record<string,string>, echo?: boolean }} options
+ * { exitCode, log, outputs, state }. `place` runs it elsewhere (inside a
+ * simulated runner): where the job's files live on this machine and there,
+ * the environment there, and the command that starts the bundle there.
  */
 export async function createJob(options) {
-  const home = await mkdtemp(join(tmpdir(), 'systemd-container-job-'))
-  const workspace = join(home, 'workspace')
-  await mkdir(workspace)
+  const place = options.place ?? LOCAL
+  const home = await mkdtemp(join(place.hostRoot ?? tmpdir(), 'systemd-container-job-'))
+  await chmod(home, 0o777)
+  const inside = path => (place.inside ? join(place.inside, basename(home), path) : join(home, path))
+  await mkdir(join(home, 'workspace'))
+  await chmod(join(home, 'workspace'), 0o777)
   let mainState = {}
 
   const step = async phase => {
-    const files = {
-      GITHUB_OUTPUT: join(home, `${phase}-output`),
-      GITHUB_STATE: join(home, `${phase}-state`),
-      GITHUB_ENV: join(home, `${phase}-env`)
+    const names = { GITHUB_OUTPUT: 'output', GITHUB_STATE: 'state', GITHUB_ENV: 'env' }
+    for (const name of Object.values(names)) {
+      await writeFile(join(home, `${phase}-${name}`), '')
+      await chmod(join(home, `${phase}-${name}`), 0o666)
     }
-    for (const file of Object.values(files)) await writeFile(file, '')
 
     const jobStatus = phase === 'post' ? (options.jobStatus ?? 'success') : 'success'
     const env = {
-      ...baseEnvironment(),
-      ...files,
+      ...(place.environment ?? baseEnvironment()),
+      ...Object.fromEntries(Object.entries(names).map(([key, name]) => [key, inside(`${phase}-${name}`)])),
       ...(await inputVariables(options.inputs ?? {}, jobStatus)),
       ...stateVariables(phase === 'post' ? mainState : {}),
-      GITHUB_WORKSPACE: workspace,
+      GITHUB_WORKSPACE: inside('workspace'),
       GITHUB_RUN_ID: String(process.pid),
       GITHUB_JOB: 'e2e',
-      RUNNER_TEMP: home,
+      RUNNER_TEMP: inside(''),
       ...(options.dockerHost ? { DOCKER_HOST: options.dockerHost } : {}),
       ...options.env
     }
 
-    const { exitCode, log } = await runBundle(env, options.echo)
+    const { exitCode, log } = await runBundle(place.launch(env), options.echo)
+    const read = name => readFile(join(home, `${phase}-${name}`), 'utf8')
     const result = {
       exitCode,
       log,
-      outputs: parseFileCommands(await readFile(files.GITHUB_OUTPUT, 'utf8')),
-      state: parseFileCommands(await readFile(files.GITHUB_STATE, 'utf8'))
+      outputs: parseFileCommands(await read('output')),
+      state: parseFileCommands(await read('state'))
     }
     if (phase === 'main') mainState = result.state
     return result
   }
 
-  return { main: () => step('main'), post: () => step('post'), workspace }
+  return { main: () => step('main'), post: () => step('post'), workspace: inside('workspace') }
 }
+
+/** The bundle run by this process's node, on this machine. */
+const LOCAL = { launch: env => ({ file: process.execPath, args: [BUNDLE], env }) }
 
 /** The caller's environment without anything a runner sets anew for each step. */
 function baseEnvironment() {
@@ -89,9 +95,9 @@ function stateVariables(state) {
   return Object.fromEntries(Object.entries(state).map(([key, value]) => [`STATE_${key}`, value]))
 }
 
-function runBundle(env, echo) {
+function runBundle({ file, args, env }, echo) {
   return new Promise(resolvePromise => {
-    const child = execFile(process.execPath, [BUNDLE], { env, maxBuffer: 256 * 1024 * 1024 }, error => {
+    const child = execFile(file, args, { env, maxBuffer: 256 * 1024 * 1024 }, error => {
       resolvePromise({ exitCode: error ? (error.code ?? 1) : 0, log })
     })
     let log = ''

@@ -43,6 +43,7 @@ describe.each<[EngineName, string]>([
       'systemd-version': '252'
     })
     expect(Number(main.outputs['boot-time'])).toBeGreaterThan(0)
+    expect(main.outputs['cgroup-path']).toBe(`/docker/${id}/init.scope`)
     expect(main.outputs['container-name']).toMatch(/^systemd-e2e-/)
     expect(main.outputs.image).toMatch(/^systemd-container\/debian-bookworm:/)
 

@@ -19,6 +19,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 LAB_ACTION_DIR=${LAB_ACTION_DIR:-$(cd "$here/../.." && pwd)}
 LAB_RUNNER_TIMEOUT=${LAB_RUNNER_TIMEOUT:-180}
 LAB_RUNNER_CACHE=$LAB_CACHE/runner
+# A host folder the runner user can write, mounted at /lab-share: tests put a
+# job's GITHUB_OUTPUT, GITHUB_STATE and workspace there and read them back.
+LAB_RUNNER_SHARE=$LAB_DATA/runner-share
 ENGINE=v2
 RUNNER_UID=1001
 # The image every test of the action runs its systemd container from.
@@ -39,6 +42,7 @@ runner_tar()       { echo "$LAB_RUNNER_CACHE/$1.tar"; }
 runner_image()     { echo "lab-runner:$1"; }
 runner_container() { echo "lab-runner-$1"; }
 runner_volume()    { echo "lab-runner-$1-docker"; }
+runner_share()     { echo "$LAB_RUNNER_SHARE/$1"; }
 
 # Packages beyond the common set. From trixie on, Debian's docker.io ships only
 # the engine and the client is its own package. docker-buildx: hosted runners
@@ -152,6 +156,8 @@ node_binary() {
 run_container() {
   local suite=$1 node
   node=$(node_binary)
+  mkdir -p "$(runner_share "$suite")"
+  chmod 1777 "$(runner_share "$suite")"
   # docker run -v creates a missing host path as an empty folder: refuse first.
   [ -f "$LAB_ACTION_DIR/dist/index.js" ] || [ -f "$LAB_ACTION_DIR/package.json" ] ||
     die "LAB_ACTION_DIR=$LAB_ACTION_DIR does not look like the action's checkout"
@@ -171,6 +177,7 @@ run_container() {
     -v "$(runner_volume "$suite")":/var/lib/docker \
     -v "$node":/usr/local/bin/node:ro \
     -v "$LAB_ACTION_DIR":/action:ro \
+    -v "$(runner_share "$suite")":/lab-share \
     --entrypoint /bin/sh "$(runner_image "$suite")" -c "$ENTRY" >/dev/null
 }
 

@@ -18,7 +18,10 @@ export enum Input {
   KeepContainer = 'keep-container',
   ShowJournal = 'show-journal',
   StopTimeout = 'stop-timeout',
-  JobStatus = 'job-status'
+  JobStatus = 'job-status',
+  CgroupParent = 'cgroup-parent',
+  DaemonConfig = 'daemon-config',
+  RestoreDaemon = 'restore-daemon'
 }
 
 /** The action's outputs, as named in action.yml. */
@@ -31,12 +34,14 @@ export enum Output {
   CgroupVersion = 'cgroup-version',
   Strategy = 'strategy',
   SystemdVersion = 'systemd-version',
-  BootTime = 'boot-time'
+  BootTime = 'boot-time',
+  CgroupPath = 'cgroup-path'
 }
 
 /** What the main step leaves for the post step. */
 export enum State {
   IsPost = 'is-post',
   ContainerId = 'container-id',
-  ContainerName = 'container-name'
+  ContainerName = 'container-name',
+  DaemonConfig = 'daemon-config'
 }

@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { parse as parseShellWords } from 'shell-quote'
 
+import { DEFAULT_DAEMON_CONFIG } from '../core/daemon-config.js'
 import { ImageRequest } from '../core/image.js'
 import { RequestedStrategy, STRATEGIES } from '../core/strategy.js'
 import { Input } from './constants.js'
@@ -25,6 +26,9 @@ export interface Inputs {
   showJournal: JournalMode
   stopTimeout: number
   jobStatus: string
+  cgroupParent: string
+  daemonConfig: string
+  restoreDaemon: boolean
 }
 
 /** An input whose value cannot work; the message names the input and what would. */
@@ -52,7 +56,10 @@ export function readInputs(): Inputs {
     keepContainer: boolean(Input.KeepContainer, false),
     showJournal: oneOf(Input.ShowJournal, JOURNAL_MODES, 'on-failure'),
     stopTimeout: positiveNumber(Input.StopTimeout, 30),
-    jobStatus: core.getInput(Input.JobStatus)
+    jobStatus: core.getInput(Input.JobStatus),
+    cgroupParent: core.getInput(Input.CgroupParent),
+    daemonConfig: core.getInput(Input.DaemonConfig) || DEFAULT_DAEMON_CONFIG,
+    restoreDaemon: boolean(Input.RestoreDaemon, true)
   }
 }
 
@@ -111,13 +118,41 @@ function shellWords(input: Input): string[] {
   const raw = core.getInput(input)
   if (!raw) return []
 
-  const words = parseShellWords(raw, name => `$${name}`)
+  const words = parseShellWords(escapeMidWordHashes(raw), name => `$${name}`)
   return words.map(word => {
     if (typeof word !== 'string') {
       throw new InputError(input, `'${raw}' holds shell syntax; give plain docker run options only`)
     }
     return word
   })
+}
+
+/**
+ * A shell starts a comment only with a `#` at the start of a word; the
+ * parser would start one anywhere, so a `#` inside a word (`issue=#12`),
+ * outside quotes, is escaped first.
+ */
+function escapeMidWordHashes(raw: string): string {
+  let out = ''
+  let quote: string | undefined
+
+  for (let i = 0; i < raw.length; i++) {
+    const char = raw[i]
+    if (char === '\\' && quote !== "'") {
+      out += char + (raw[i + 1] ?? '')
+      i++
+      continue
+    }
+    if (quote) {
+      if (char === quote) quote = undefined
+    } else if (char === '"' || char === "'") {
+      quote = char
+    } else if (char === '#' && i > 0 && !/\s/.test(raw[i - 1])) {
+      out += '\\'
+    }
+    out += char
+  }
+  return out
 }
 
 function containerName(): string {

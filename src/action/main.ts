@@ -8,6 +8,7 @@ import { Docker } from '../core/docker.js'
 import { describeHost, HostProbe, probeHost } from '../core/host-probe.js'
 import { chooseStrategy, Strategy } from '../core/strategy.js'
 import { Output } from './constants.js'
+import { setCgroupParent, verifyCgroup } from './daemon.js'
 import { PreparedImage, prepareImage } from './image-cache.js'
 import { Inputs, readInputs } from './inputs.js'
 import * as state from './state.js'
@@ -25,6 +26,12 @@ export async function runMain(): Promise<void> {
     return found
   })
 
+  if (inputs.cgroupParent) {
+    await core.group(`Set the engine's cgroup parent to ${inputs.cgroupParent}`, () =>
+      setCgroupParent(docker, probe, inputs)
+    )
+  }
+
   const strategy = chooseStrategy(probe, inputs.strategy)
   core.info(`Strategy ${strategy.name}: ${strategy.reason}`)
 
@@ -40,9 +47,11 @@ export async function runMain(): Promise<void> {
     return id
   })
 
-  const boot = await core.group('Wait for systemd', () =>
-    bootOrCleanUp(docker, containerId, inputs)
-  )
+  const boot = await core.group('Wait for systemd', async () => {
+    const booted = await bootOrCleanUp(docker, containerId, inputs)
+    const cgroupPath = await verifyCgroup(docker, containerId, probe, inputs.cgroupParent)
+    return { ...booted, cgroupPath }
+  })
 
   publish({ containerId, name: spec.name, image, probe, strategy, boot })
 }
@@ -111,7 +120,7 @@ interface Published {
   image: PreparedImage
   probe: HostProbe
   strategy: Strategy
-  boot: BootResult
+  boot: BootResult & { cgroupPath: string }
 }
 
 function publish(result: Published): void {
@@ -124,4 +133,5 @@ function publish(result: Published): void {
   core.setOutput(Output.Strategy, result.strategy.name)
   core.setOutput(Output.SystemdVersion, result.boot.systemdVersion)
   core.setOutput(Output.BootTime, result.boot.seconds.toFixed(2))
+  core.setOutput(Output.CgroupPath, result.boot.cgroupPath)
 }

@@ -4,19 +4,26 @@ import { failedUnits } from '../core/boot.js'
 import { inspectState, removeContainer, stopContainer } from '../core/container.js'
 import { journal } from '../core/diagnose.js'
 import { Docker } from '../core/docker.js'
+import { restoreDaemon } from './daemon.js'
 import { Inputs, readInputs } from './inputs.js'
 import * as state from './state.js'
 
 /** The post step: show the journal when something failed, stop systemd, remove the container. */
 export async function runPost(): Promise<void> {
+  const inputs = readInputs()
+  const docker = new Docker(core)
+
+  await cleanUpContainer(docker, inputs)
+  await restoreDaemon(docker, inputs)
+}
+
+async function cleanUpContainer(docker: Docker, inputs: Inputs): Promise<void> {
   const container = state.savedContainer()
   if (!container) {
     core.info('No container was left by the main step: nothing to clean up')
     return
   }
 
-  const inputs = readInputs()
-  const docker = new Docker(core)
   const running = (await inspectState(docker, container.id))?.running
   if (running === undefined) {
     core.info(`${container.name} is already gone`)

@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 
+import { DaemonConfigChange } from '../core/daemon-config.js'
 import { State } from './constants.js'
 
 /** True when this process runs as the post step. */
@@ -20,4 +21,18 @@ export function saveContainer(id: string, name: string): void {
 export function savedContainer(): { id: string; name: string } | undefined {
   const id = core.getState(State.ContainerId)
   return id ? { id, name: core.getState(State.ContainerName) } : undefined
+}
+
+/**
+ * Records a daemon configuration change before the file is written, so the
+ * post step can undo it; undefined records that it was undone already.
+ */
+export function saveDaemonChange(change: DaemonConfigChange | undefined): void {
+  core.saveState(State.DaemonConfig, change ? JSON.stringify(change) : '')
+}
+
+/** The daemon configuration change the main step made, if it made one. */
+export function savedDaemonChange(): DaemonConfigChange | undefined {
+  const saved = core.getState(State.DaemonConfig)
+  return saved ? (JSON.parse(saved) as DaemonConfigChange) : undefined
 }

@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises'
+
 import { Docker } from './docker.js'
+import { CgroupLayout } from './host-probe.js'
 import { SHIM_SCRIPT } from './shim.js'
 import { Strategy } from './strategy.js'
 
@@ -107,4 +110,41 @@ export async function stopContainer(
 /** Removes the container and its anonymous volumes. */
 export async function removeContainer(docker: Docker, containerId: string): Promise<void> {
   await docker.ok(['rm', '--force', '--volumes', containerId])
+}
+
+/**
+ * The cgroup of the container's init as the host sees it in /proc/PID/cgroup:
+ * the unified line wherever systemd runs on cgroup2 (v2 and hybrid hosts),
+ * the name=systemd line on v1. Undefined when the engine's processes are not
+ * visible from here (a remote engine).
+ */
+export async function initCgroup(pid: number, layout: CgroupLayout): Promise<string | undefined> {
+  let text: string
+  try {
+    text = await readFile(`/proc/${pid}/cgroup`, 'utf8')
+  } catch {
+    return undefined
+  }
+  return parseProcCgroup(text, layout)
+}
+
+/** Picks the path that matters out of a /proc/PID/cgroup text. */
+export function parseProcCgroup(text: string, layout: CgroupLayout): string | undefined {
+  const lines = text.split('\n').filter(Boolean)
+  const wanted = layout === 'v1' ? /^\d+:name=systemd:(.*)$/ : /^0::(.*)$/
+  for (const line of lines) {
+    const match = wanted.exec(line)
+    if (match) return match[1]
+  }
+  return undefined
+}
+
+/**
+ * True when a cgroup path lies under the given cgroup parent: the parent's
+ * parts (one slice name, or a cgroupfs path) stand in the path in a row.
+ */
+export function underCgroupParent(path: string, cgroupParent: string): boolean {
+  const parts = path.split('/').filter(Boolean)
+  const parent = cgroupParent.split('/').filter(Boolean)
+  return parts.some((_, at) => parent.every((part, offset) => parts[at + offset] === part))
 }

@@ -1,0 +1,246 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+
+import { Input } from '../../src/action/constants.js'
+import { InputError, Inputs, readInputs } from '../../src/action/inputs.js'
+
+/** The variable @actions/core reads an input from: upper case, spaces to _, hyphens kept. */
+function variable(input: Input): string {
+  return `INPUT_${input.replace(/ /g, '_').toUpperCase()}`
+}
+
+let saved: NodeJS.ProcessEnv
+
+beforeEach(() => {
+  saved = { ...process.env }
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith('INPUT_')) delete process.env[name]
+  }
+})
+
+afterEach(() => {
+  for (const name of Object.keys(process.env)) {
+    if (!(name in saved)) delete process.env[name]
+  }
+  Object.assign(process.env, saved)
+})
+
+function read(given: Partial<Record<Input, string>> = {}): Inputs {
+  for (const [input, value] of Object.entries(given)) process.env[variable(input as Input)] = value
+  return readInputs()
+}
+
+/** The error readInputs throws for these inputs. */
+function refusal(given: Partial<Record<Input, string>>): InputError {
+  try {
+    read(given)
+  } catch (error) {
+    expect(error).toBeInstanceOf(InputError)
+    return error as InputError
+  }
+  throw new Error(`readInputs accepted ${JSON.stringify(given)}`)
+}
+
+describe('readInputs', () => {
+  it('reads the variables @actions/core reads, hyphens kept', () => {
+    expect(variable(Input.BootTimeout)).toBe('INPUT_BOOT-TIMEOUT')
+    process.env['INPUT_BOOT-TIMEOUT'] = '45'
+    expect(readInputs().bootTimeout).toBe(45)
+  })
+
+  it('falls back to the defaults when nothing is set', () => {
+    expect(read()).toEqual({
+      image: { base: 'debian:bookworm', packages: [], dockerfile: undefined, context: undefined, buildArgs: [] },
+      cache: true,
+      strategy: 'auto',
+      bootTimeout: 120,
+      failOnDegraded: false,
+      mountWorkspace: true,
+      volumes: [],
+      env: [],
+      ports: [],
+      options: [],
+      name: '',
+      keepContainer: false,
+      showJournal: 'on-failure',
+      stopTimeout: 30,
+      jobStatus: '',
+      cgroupParent: '',
+      daemonConfig: '/etc/docker/daemon.json',
+      restoreDaemon: true
+    })
+  })
+
+  it('takes the values given', () => {
+    const inputs = read({
+      [Input.Image]: 'fedora:40',
+      [Input.Strategy]: 'privileged',
+      [Input.BootTimeout]: '2.5',
+      [Input.Cache]: 'FALSE',
+      [Input.MountWorkspace]: 'false',
+      [Input.FailOnDegraded]: 'True',
+      [Input.ShowJournal]: 'always',
+      [Input.StopTimeout]: '5',
+      [Input.CgroupParent]: 'docker.slice',
+      [Input.DaemonConfig]: '/etc/docker/other.json',
+      [Input.RestoreDaemon]: 'false',
+      [Input.Name]: 'my_box-1.test'
+    })
+    expect(inputs).toMatchObject({
+      image: { base: 'fedora:40' },
+      strategy: 'privileged',
+      bootTimeout: 2.5,
+      cache: false,
+      mountWorkspace: false,
+      failOnDegraded: true,
+      showJournal: 'always',
+      stopTimeout: 5,
+      cgroupParent: 'docker.slice',
+      daemonConfig: '/etc/docker/other.json',
+      restoreDaemon: false,
+      name: 'my_box-1.test'
+    })
+  })
+
+  describe('lists', () => {
+    it('splits volumes and ports by line and by comma, dropping blanks', () => {
+      const inputs = read({
+        [Input.Volumes]: '/srv:/srv:ro, /data:/data\n\n  /cache:/cache  \n',
+        [Input.Ports]: '8080:80,\n443:443 ,, 9000:9000'
+      })
+      expect(inputs.volumes).toEqual(['/srv:/srv:ro', '/data:/data', '/cache:/cache'])
+      expect(inputs.ports).toEqual(['8080:80', '443:443', '9000:9000'])
+    })
+
+    it('splits env by line only, so that values keep their commas', () => {
+      const inputs = read({ [Input.Env]: 'HOSTS=a,b,c\n\n  LANG=C.UTF-8  \nEMPTY=\n_X=1 2' })
+      expect(inputs.env).toEqual(['HOSTS=a,b,c', 'LANG=C.UTF-8', 'EMPTY=', '_X=1 2'])
+    })
+
+    it('splits packages by space, comma and line', () => {
+      expect(read({ [Input.Packages]: 'curl  git,jq\nvim, \n  sudo\tless' }).image.packages).toEqual([
+        'curl',
+        'git',
+        'jq',
+        'vim',
+        'sudo',
+        'less'
+      ])
+    })
+
+    it('reads build arguments one a line', () => {
+      const inputs = read({ [Input.Dockerfile]: 'ci/Dockerfile', [Input.Context]: 'ci', [Input.BuildArgs]: 'A=1,2\nB=x y\n' })
+      expect(inputs.image).toEqual({ base: 'debian:bookworm', packages: [], dockerfile: 'ci/Dockerfile', context: 'ci', buildArgs: ['A=1,2', 'B=x y'] })
+    })
+  })
+
+  describe('options', () => {
+    it('splits words as a shell would, quotes grouping words', () => {
+      expect(read({ [Input.Options]: `--label "team=build tools" --add-host 'db:10.0.0.2'  --cpus=1.5 --env A=x\\ y` }).options).toEqual([
+        '--label',
+        'team=build tools',
+        '--add-host',
+        'db:10.0.0.2',
+        '--cpus=1.5',
+        '--env',
+        'A=x y'
+      ])
+    })
+
+    it('keeps $NAME literal, quoted or not', () => {
+      expect(read({ [Input.Options]: '--env HOME=$HOME --label "user=$USER"' }).options).toEqual([
+        '--env',
+        'HOME=$HOME',
+        '--label',
+        'user=$USER'
+      ])
+    })
+
+    it('keeps operators inside quotes as text', () => {
+      expect(read({ [Input.Options]: `--label "a=x;y" --label 'b=p|q && r'` }).options).toEqual([
+        '--label',
+        'a=x;y',
+        '--label',
+        'b=p|q && r'
+      ])
+    })
+
+    it.each(['--privileged; rm -rf /', '--rm | tee log', '--rm && echo done', '--rm > out', '--rm & sleep 1'])(
+      'refuses shell syntax in %p, naming the input',
+      options => {
+        const error = refusal({ [Input.Options]: options })
+        expect(error.message).toMatch(/^input 'options': /)
+        expect(error.message).toContain('give plain docker run options only')
+      }
+    )
+
+    // A shell starts a comment only at the start of a word: `issue=#12` is one word.
+    it('keeps a # inside a word, as a shell does', () => {
+      expect(read({ [Input.Options]: '--label issue=#12' }).options).toEqual(['--label', 'issue=#12'])
+    })
+  })
+
+  describe('errors name the input and say what would work', () => {
+    it('strategy', () => {
+      const { message } = refusal({ [Input.Strategy]: 'rootless' })
+      expect(message).toBe("input 'strategy': 'rootless' is not one of auto, writable-cgroups, sys-admin, privileged")
+    })
+
+    it('show-journal', () => {
+      expect(refusal({ [Input.ShowJournal]: 'sometimes' }).message).toBe(
+        "input 'show-journal': 'sometimes' is not one of on-failure, always, never"
+      )
+    })
+
+    it.each(['0', '-1', 'abc', 'Infinity', '10s'])('boot-timeout %p', value => {
+      expect(refusal({ [Input.BootTimeout]: value }).message).toBe(
+        `input 'boot-timeout': '${value}' is not a positive number of seconds (for example 120)`
+      )
+    })
+
+    it('stop-timeout', () => {
+      expect(refusal({ [Input.StopTimeout]: '-5' }).message).toBe(
+        "input 'stop-timeout': '-5' is not a positive number of seconds (for example 30)"
+      )
+    })
+
+    it.each([Input.Cache, Input.FailOnDegraded, Input.MountWorkspace, Input.KeepContainer, Input.RestoreDaemon])(
+      'boolean %s',
+      input => {
+        const { message } = refusal({ [input]: 'yes' })
+        expect(message).toBe(`input '${input}': 'yes' is neither true nor false`)
+      }
+    )
+
+    it('env without =', () => {
+      const { message } = refusal({ [Input.Env]: 'A=1\nNOVALUE\n' })
+      expect(message).toBe("input 'env': 'NOVALUE' is not of the form NAME=value")
+    })
+
+    it('env with a name that is not one', () => {
+      expect(refusal({ [Input.Env]: '1A=x' }).message).toBe("input 'env': '1A=x' is not of the form NAME=value")
+    })
+
+    it('build-args without =', () => {
+      const { message } = refusal({ [Input.Dockerfile]: 'Dockerfile', [Input.BuildArgs]: 'VERSION' })
+      expect(message).toBe("input 'build-args': 'VERSION' is not of the form NAME=value")
+    })
+
+    it('build-args without a dockerfile', () => {
+      expect(refusal({ [Input.BuildArgs]: 'VERSION=1' }).message).toBe(
+        "input 'build-args': applies to your own Dockerfile only; set 'dockerfile' too"
+      )
+    })
+
+    it('context without a dockerfile', () => {
+      expect(refusal({ [Input.Context]: 'ci' }).message).toBe(
+        "input 'context': applies to your own Dockerfile only; set 'dockerfile' too"
+      )
+    })
+
+    it.each(['ci/box', '-box', 'my box', '.box'])('name %p', value => {
+      expect(refusal({ [Input.Name]: value }).message).toBe(
+        `input 'name': '${value}' is not a valid container name (letters, digits, _ . -)`
+      )
+    })
+  })
+})
