@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 
-import { CacheService, startCacheService } from './support/cache-service.js'
+import { type CacheService, startCacheService } from '../../scripts/cache-service.mjs'
 
 const execFileAsync = promisify(execFile)
 const REPO = resolve(import.meta.dirname, '..', '..')

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 
 import { createJob } from '../../scripts/runner.mjs'
-import { startCacheService, CacheService } from './support/cache-service.js'
+import { startCacheService, type CacheService } from '../../scripts/cache-service.mjs'
 import { Engine, labEngine } from './support/engine.js'
 
 // The image cache end to end: the bundled action with the real @actions/cache

@@ -52,14 +52,19 @@ export async function labEngine(name: EngineName): Promise<Engine> {
   return { name, host, docker, ok }
 }
 
-/** Containers of this action still known to the engine. */
+/**
+ * Containers this test process's jobs left on the engine: the jobs run with
+ * GITHUB_RUN_ID set to this process's pid, and the action labels by it.
+ */
 export async function managedContainers(engine: Engine): Promise<string[]> {
   const out = await engine.ok([
     'ps',
     '--all',
     '--quiet',
     '--filter',
-    'label=io.github.systemd-container.managed=true'
+    'label=io.github.systemd-container.managed=true',
+    '--filter',
+    `label=io.github.systemd-container.run-id=${process.pid}`
   ])
   return out.split('\n').filter(Boolean)
 }

@@ -1,69 +1,55 @@
+// A local stand-in for GitHub's cache service (the "v2" Twirp protocol that
+// @actions/cache 6 speaks) backed by Azurite, so the real client uploads to and
+// downloads from a real blob store through signed URLs, as it does on GitHub.
+// Used by the end-to-end tests and by scripts/bench.mjs; types in
+// scripts/cache-service.d.mts.
 import {
   BlobSASPermissions,
   BlobServiceClient,
-  ContainerClient,
   generateBlobSASQueryParameters,
   StorageSharedKeyCredential
 } from '@azure/storage-blob'
 import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { createServer, IncomingMessage, ServerResponse } from 'node:http'
+import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
-import { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 /**
- * A local stand-in for GitHub's cache service (the "v2" Twirp protocol that
- * @actions/cache 6 speaks) backed by Azurite, so the real client uploads to and
- * downloads from a real blob store through signed URLs, as it does on GitHub.
+ * @typedef {import('./cache-service.d.mts').CacheService} CacheService
+ * @typedef {import('./cache-service.d.mts').CacheServiceOptions} CacheServiceOptions
+ * @typedef {{ id: number, key: string, version: string, blob: string, finalized: boolean }} Entry
+ * @typedef {{ status: number, body: object }} Twirp
  */
-export interface CacheService {
-  /** Everything a process needs in its environment for @actions/cache to use this service. */
-  env: Record<string, string>
-  stop(): Promise<void>
-  /** The keys of the finalized entries, oldest first (a key saved under two versions shows twice). */
-  entries(): Promise<string[]>
-  /** Overwrites the stored archive of every entry under `key` with garbage of the same size. */
-  corrupt(key: string): Promise<void>
-  /** While on, uploads are refused by the blob store (403), as with a bad signed URL. */
-  failUploads(on: boolean): void
-}
-
-export interface CacheServiceOptions {
-  /** Where Azurite keeps its blobs; a temporary folder, removed on stop, when not given. */
-  root?: string
-}
-
-interface Entry {
-  id: number
-  key: string
-  version: string
-  blob: string
-  finalized: boolean
-}
-
-interface Twirp {
-  status: number
-  body: object
-}
 
 const SERVICE = 'github.actions.results.api.v1.CacheService'
 const CONTAINER = 'actions-cache'
 const SIGNED_URL_LIFETIME_MS = 60 * 60 * 1000
 
-export async function startCacheService(options: CacheServiceOptions = {}): Promise<CacheService> {
+/**
+ * Starts Azurite and the Twirp service in front of it, both on free loopback
+ * ports of this process.
+ * @param {CacheServiceOptions} [options]
+ * @returns {Promise<CacheService>}
+ */
+export async function startCacheService(options = {}) {
   const root = options.root ?? (await mkdtemp(join(tmpdir(), 'cache-service-')))
   const blobs = await startAzurite(join(root, 'azurite'))
   const container = blobs.client.getContainerClient(CONTAINER)
   await container.createIfNotExists()
 
   const token = randomBytes(16).toString('hex')
-  const entries: Entry[] = []
+  /** @type {Entry[]} */
+  const entries = []
   let nextId = 1
   let failingUploads = false
 
-  const signedUrl = (blob: string, permissions: string): string => {
+  /**
+   * @param {string} blob
+   * @param {string} permissions
+   */
+  const signedUrl = (blob, permissions) => {
     const sas = generateBlobSASQueryParameters(
       {
         containerName: CONTAINER,
@@ -82,9 +68,13 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
   // `signed_upload_url` / `signed_download_url` from logs by those names.
 
   // Only finalized entries count for lookups and for "already exists".
-  const finalized = (): Entry[] => entries.filter(entry => entry.finalized)
+  const finalized = () => entries.filter(entry => entry.finalized)
 
-  function createCacheEntry(request: { key?: string; version?: string }): Twirp {
+  /**
+   * @param {{ key?: string, version?: string }} request
+   * @returns {Twirp}
+   */
+  function createCacheEntry(request) {
     const { key, version } = request
     if (!key || !version) return twirpError(400, 'invalid_argument', 'key and version are required')
     // GitHub refuses a second entry for the same key and version with a Twirp
@@ -99,7 +89,8 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
     if (pending >= 0) entries.splice(pending, 1)
 
     const id = nextId++
-    const entry: Entry = { id, key, version, blob: `${id}-${version}`, finalized: false }
+    /** @type {Entry} */
+    const entry = { id, key, version, blob: `${id}-${version}`, finalized: false }
     entries.push(entry)
     // The client uploads with the Azure SDK to whatever URL it gets. A signed
     // URL that only lets read makes Azurite answer 403, which the client does
@@ -108,16 +99,19 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
     return twirpOk({ ok: true, signed_upload_url: signedUrl(entry.blob, permissions) })
   }
 
-  async function finalizeCacheEntryUpload(request: {
-    key?: string
-    version?: string
-    size_bytes?: string
-  }): Promise<Twirp> {
+  /**
+   * @param {{ key?: string, version?: string, size_bytes?: string }} request
+   * @returns {Promise<Twirp>}
+   */
+  async function finalizeCacheEntryUpload(request) {
     const entry = entries.find(entry => !entry.finalized && entry.key === request.key && entry.version === request.version)
     if (!entry) return twirpError(404, 'not_found', `no reservation for key ${request.key} and version ${request.version}`)
     // The client uploads straight to the blob store; check that the archive
     // really landed there before the entry becomes visible.
-    const properties = await container.getBlockBlobClient(entry.blob).getProperties().catch(() => undefined)
+    const properties = await container
+      .getBlockBlobClient(entry.blob)
+      .getProperties()
+      .catch(() => undefined)
     const expected = Number(request.size_bytes ?? 0)
     if (properties?.contentLength !== expected) {
       return twirpOk({ ok: false, message: `stored archive is ${properties?.contentLength ?? 0} B, expected ${expected} B` })
@@ -127,9 +121,14 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
     return twirpOk({ ok: true, entry_id: String(entry.id) })
   }
 
-  function getCacheEntryDownloadUrl(request: { key?: string; restore_keys?: string[]; version?: string }): Twirp {
+  /**
+   * @param {{ key?: string, restore_keys?: string[], version?: string }} request
+   * @returns {Twirp}
+   */
+  function getCacheEntryDownloadUrl(request) {
     const candidates = finalized().filter(entry => entry.version === request.version)
-    const newest = (list: Entry[]): Entry | undefined => list.sort((a, b) => b.id - a.id)[0]
+    /** @param {Entry[]} list */
+    const newest = list => list.sort((a, b) => b.id - a.id)[0]
     // As on GitHub: the primary key, then each restore key in order; for each,
     // an exact match first, else the newest entry whose key starts with it.
     for (const wanted of [request.key ?? '', ...(request.restore_keys ?? [])]) {
@@ -144,7 +143,8 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
     return twirpOk({ ok: false })
   }
 
-  const routes: Record<string, (request: never) => Twirp | Promise<Twirp>> = {
+  /** @type {Record<string, (request: any) => Twirp | Promise<Twirp>>} */
+  const routes = {
     CreateCacheEntry: createCacheEntry,
     FinalizeCacheEntryUpload: finalizeCacheEntryUpload,
     GetCacheEntryDownloadURL: getCacheEntryDownloadUrl
@@ -154,7 +154,11 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
     handle(req, res).catch(error => reply(res, twirpError(500, 'internal', String(error))))
   })
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * @param {import('node:http').IncomingMessage} req
+   * @param {import('node:http').ServerResponse} res
+   */
+  async function handle(req, res) {
     const body = await readBody(req)
     const [, twirp, service, method] = (req.url ?? '').split('?')[0].split('/')
     const route = twirp === 'twirp' && service === SERVICE && req.method === 'POST' ? routes[method] : undefined
@@ -162,11 +166,11 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
     if (req.headers.authorization !== `Bearer ${token}`) {
       return reply(res, twirpError(401, 'unauthenticated', 'ACTIONS_RUNTIME_TOKEN is missing or wrong'))
     }
-    reply(res, await route(JSON.parse(body || '{}') as never))
+    reply(res, await route(JSON.parse(body || '{}')))
   }
 
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  await new Promise(resolve => server.listen(0, '127.0.0.1', () => resolve(undefined)))
+  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address())
 
   return {
     env: {
@@ -185,7 +189,7 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
 
     async stop() {
       server.closeAllConnections()
-      await new Promise<void>(resolve => server.close(() => resolve()))
+      await new Promise(resolve => server.close(() => resolve(undefined)))
       await blobs.stop()
       if (!options.root) await rm(root, { recursive: true, force: true })
     },
@@ -194,61 +198,73 @@ export async function startCacheService(options: CacheServiceOptions = {}): Prom
       return finalized().map(entry => entry.key)
     },
 
-    async corrupt(key: string) {
+    async corrupt(key) {
       const matching = finalized().filter(entry => entry.key === key)
       if (matching.length === 0) throw new Error(`no cache entry under key ${key}`)
       for (const entry of matching) await overwriteWithGarbage(container, entry.blob)
     },
 
-    failUploads(on: boolean) {
+    failUploads(on) {
       failingUploads = on
     }
   }
 }
 
-async function overwriteWithGarbage(container: ContainerClient, blob: string): Promise<void> {
+/**
+ * @param {import('@azure/storage-blob').ContainerClient} container
+ * @param {string} blob
+ */
+async function overwriteWithGarbage(container, blob) {
   const client = container.getBlockBlobClient(blob)
   const { contentLength = 0 } = await client.getProperties()
   const garbage = Buffer.alloc(Math.max(contentLength, 64), 'not a cache archive\n')
   await client.upload(garbage, garbage.length)
 }
 
-function twirpOk(body: object): Twirp {
+/**
+ * @param {object} body
+ * @returns {Twirp}
+ */
+function twirpOk(body) {
   return { status: 200, body }
 }
 
-function twirpError(status: number, code: string, msg: string): Twirp {
+/**
+ * @param {number} status
+ * @param {string} code
+ * @param {string} msg
+ * @returns {Twirp}
+ */
+function twirpError(status, code, msg) {
   return { status, body: { code, msg } }
 }
 
-function reply(res: ServerResponse, { status, body }: Twirp): void {
+/**
+ * @param {import('node:http').ServerResponse} res
+ * @param {Twirp} answer
+ */
+function reply(res, { status, body }) {
   res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body))
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of req) chunks.push(chunk as Buffer)
+/**
+ * @param {import('node:http').IncomingMessage} req
+ * @returns {Promise<string>}
+ */
+async function readBody(req) {
+  const chunks = []
+  for await (const chunk of req) chunks.push(chunk)
   return Buffer.concat(chunks).toString('utf8')
-}
-
-interface AzuriteServer {
-  start(): Promise<void>
-  close(): Promise<void>
-  getHttpServerAddress(): string
-}
-
-interface Azurite {
-  client: BlobServiceClient
-  credential: StorageSharedKeyCredential
-  stop(): Promise<void>
 }
 
 /**
  * Azurite's blob service in this process, on a free loopback port, keeping
  * its data under `folder`. Azurite ships no types and no ESM entry, so its
  * classes are loaded with require.
+ * @param {string} folder
+ * @returns {Promise<{ client: BlobServiceClient, credential: StorageSharedKeyCredential, stop(): Promise<void> }>}
  */
-async function startAzurite(folder: string): Promise<Azurite> {
+async function startAzurite(folder) {
   const require = createRequire(import.meta.url)
   const BlobServer = require('azurite/dist/src/blob/BlobServer.js').default
   const BlobConfiguration = require('azurite/dist/src/blob/BlobConfiguration.js').default
@@ -269,7 +285,8 @@ async function startAzurite(folder: string): Promise<Azurite> {
     true, // loose: ignore headers Azurite does not know
     true // skip the API version check: the Azure SDK may be newer than Azurite
   )
-  const server: AzuriteServer = new BlobServer(configuration)
+  /** @type {{ start(): Promise<void>, close(): Promise<void>, getHttpServerAddress(): string }} */
+  const server = new BlobServer(configuration)
   await server.start()
 
   const credential = new StorageSharedKeyCredential(EMULATOR_ACCOUNT_NAME, EMULATOR_ACCOUNT_KEY_STR)
