@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { join } from 'node:path'
+
+import { createJob, Place, REPO } from '../../scripts/runner.mjs'
+import {
+  cgroupSnapshot,
+  Engine,
+  labEngine,
+  managedContainers,
+  newCgroups,
+  outsideContainers
+} from './support/engine.js'
+
+// A runner that sees cgroup v1 alone, with no cgroup2 hierarchy: the action
+// runs in a mount namespace without /sys/fs/cgroup/unified, against the v1
+// engine. systemd up to 257 boots on the v1 mounts; 258 and later cannot, and
+// say so at once instead of timing out.
+const LEGACY_RUNNER: Place = {
+  launch: env => ({
+    file: 'unshare',
+    args: [
+      '--mount',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      'umount /sys/fs/cgroup/unified && exec "$@"',
+      'sh',
+      // sh drops variables whose names hold a dash (INPUT_BOOT-TIMEOUT,
+      // STATE_is-post): env(1) hands them to node instead.
+      'env',
+      '--ignore-environment',
+      ...Object.entries(env).map(([key, value]) => `${key}=${value}`),
+      process.execPath,
+      join(REPO, 'dist', 'index.js')
+    ]
+  })
+}
+
+describe('a runner with cgroup v1 and no cgroup2 hierarchy', () => {
+  let engine: Engine
+
+  beforeAll(async () => {
+    engine = await labEngine('v1')
+  })
+
+  afterAll(async () => {
+    for (const id of await managedContainers(engine)) await engine.docker(['rm', '--force', id])
+  })
+
+  it('boots systemd 252 on the v1 mounts, made writable in its own namespace', async () => {
+    const before = await cgroupSnapshot()
+    const job = await createJob({ dockerHost: engine.host, place: LEGACY_RUNNER, inputs: { image: 'debian:bookworm' } })
+    const main = await job.main()
+    expect(main.log).toContain('cgroup v1, engine 20.10')
+    expect(main.exitCode).toBe(0)
+    const id = main.outputs['container-id']
+    expect(await engine.ok(['logs', id])).toContain('cgroup v1 mounts remounted read-write')
+    expect(await engine.ok(['exec', id, 'systemctl', 'is-system-running'])).toMatch(/^(running|degraded)$/)
+    const during = newCgroups(before, await cgroupSnapshot())
+    expect(during.some(dir => dir.includes(`${id}/init.scope`))).toBe(true)
+    expect(outsideContainers(during)).toEqual([])
+    expect((await job.post()).exitCode).toBe(0)
+    expect(await managedContainers(engine)).toEqual([])
+  })
+
+  it('refuses systemd 258 and later at once, with the reason, and leaves nothing behind', async () => {
+    const job = await createJob({ dockerHost: engine.host, place: LEGACY_RUNNER, inputs: { image: 'debian:sid' } })
+    const started = Date.now()
+    const main = await job.main()
+    expect(main.exitCode).not.toBe(0)
+    expect(main.log).toMatch(/systemd-container: systemd \d+ refuses cgroup v1, and this host has no cgroup2 hierarchy/)
+    expect(main.log).toMatch(/Likely cause: systemd 258 and later need cgroup v2/)
+    expect(Date.now() - started).toBeLessThan(110_000)
+    expect((await job.post()).exitCode).toBe(0)
+    expect(await managedContainers(engine)).toEqual([])
+  })
+})
