@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process'
-import { readdir } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+
+import { parseCgroupLayout } from '../../../src/core/host-probe.js'
 
 const execFileAsync = promisify(execFile)
 
@@ -70,7 +72,12 @@ export async function managedContainers(engine: Engine): Promise<string[]> {
 }
 
 /** The cgroup hierarchies as mounted in this (the host's) mount namespace. */
-const CGROUP_ROOTS = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup/systemd', '/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids']
+async function cgroupRoots(): Promise<string[]> {
+  const layout = parseCgroupLayout(await readFile('/proc/self/mountinfo', 'utf8'))
+  if (layout === 'v2') return ['/sys/fs/cgroup']
+  const v1 = ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids']
+  return layout === 'hybrid' ? ['/sys/fs/cgroup/unified', ...v1] : v1
+}
 
 /** Every cgroup folder on the host, for a before/after comparison. */
 export async function cgroupSnapshot(): Promise<Set<string>> {
@@ -80,7 +87,7 @@ export async function cgroupSnapshot(): Promise<Set<string>> {
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => [])
     await Promise.all(entries.filter(e => e.isDirectory()).map(e => walk(join(dir, e.name))))
   }
-  await Promise.all(CGROUP_ROOTS.map(walk))
+  await Promise.all((await cgroupRoots()).map(walk))
   return found
 }
 
