@@ -1,4 +1,6 @@
 import { beforeAll, describe, expect, it } from '@jest/globals'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { createJob, REPO } from '../../scripts/runner.mjs'
@@ -59,6 +61,15 @@ describe('bad input and broken hosts', () => {
     expect(await engine.ok(['images', '--quiet', 'systemd-container/*'])).toBe(before)
   })
 
+  it.each([
+    ['an unknown distribution', 'printf "ID=gentoo\\nPRETTY_NAME=\\"Gentoo Linux\\"\\n" > /etc/os-release', /Gentoo Linux \(ID=gentoo\) is not a distribution the action knows; known families: .*'dockerfile'/],
+    ['no package manager', 'rm /usr/bin/apt-get', /Debian GNU\/Linux 12 \(bookworm\) has none of apt-get, so systemd cannot be installed in it/]
+  ])('names a base image with %s', async (what, change, message) => {
+    const base = `e2e-bad-base/${what.replace(/\W+/g, '-')}:1`
+    await buildBase(engine, base, change)
+    await expectFailure({ image: base }, message)
+  })
+
   it('names an image without systemd, with its boot log', async () => {
     const main = await expectFailure(
       { dockerfile: join(FIXTURES, 'no-systemd', 'Dockerfile'), context: join(FIXTURES, 'no-systemd') },
@@ -67,6 +78,13 @@ describe('bad input and broken hosts', () => {
     expect(main.log).toContain('systemd-container: no systemd in this image')
   })
 })
+
+/** Builds a small base image from debian:bookworm with one change, offline. */
+async function buildBase(engine: Engine, tag: string, change: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'systemd-container-base-'))
+  await writeFile(join(dir, 'Dockerfile'), `FROM debian:bookworm\nRUN ${change}\n`)
+  await engine.ok(['build', '--tag', tag, dir])
+}
 
 /** The ::error:: line core.setFailed writes, with its %0A line breaks restored. */
 function errorLine(log: string): string {

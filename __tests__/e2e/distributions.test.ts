@@ -41,3 +41,23 @@ describe.each(MATRIX)('on the %s engine, debian:%s', (engineName, suite, systemd
     expect(await managedContainers(engine)).toEqual([])
   })
 })
+
+describe('a base image that boots systemd by itself', () => {
+  it('is used as it is, without a build', async () => {
+    const engine = await labEngine('v2')
+    const first = await createJob({ dockerHost: engine.host })
+    const built = await first.main()
+    expect(built.exitCode).toBe(0)
+    expect((await first.post()).exitCode).toBe(0)
+
+    // The image the action built has CMD systemd: as a base, it needs nothing more.
+    const job = await createJob({ dockerHost: engine.host, inputs: { image: built.outputs.image } })
+    const main = await job.main()
+    expect(main.exitCode).toBe(0)
+    expect(main.log).toContain('the image boots systemd already and is used as it is')
+    expect(main.outputs.image).toBe(built.outputs.image)
+    expect(main.log).not.toContain('building ')
+    expect(await engine.ok(['exec', main.outputs['container-id'], 'systemctl', 'is-system-running'])).toBe('running')
+    expect((await job.post()).exitCode).toBe(0)
+  })
+})
