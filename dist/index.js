@@ -96373,9 +96373,10 @@ function generateDockerfile(base, manager, packages = []) {
     return [
         `FROM ${base}`,
         'ENV container=docker',
-        `RUN ${recipe.install(install)}`,
+        // One layer: fewer layers load faster from the cache.
+        `RUN ${recipe.install(install)} \\`,
         // Masked by a link to /dev/null: works for units the image does not have too.
-        `RUN for unit in ${mask}; do ln -sf /dev/null "$unit"; done \\`,
+        ` && for unit in ${mask}; do ln -sf /dev/null "$unit"; done \\`,
         // An empty machine-id makes systemd generate a fresh one at every boot.
         ' && rm -f /etc/machine-id && touch /etc/machine-id',
         'STOPSIGNAL SIGRTMIN+3',
@@ -96418,8 +96419,7 @@ async function planImage(docker, log, request, architecture) {
             ingredients
         };
     }
-    await ensureBase(docker, log, request.base);
-    const base = await inspectBase(docker, request.base);
+    const base = (await inspectBase(docker, request.base)) ?? (await pullBase(docker, log, request.base));
     const facts = await lookInside(docker, request.base);
     if (base.bootsSystemd && request.packages.length === 0) {
         return {
@@ -96489,18 +96489,21 @@ async function buildImage(docker, plan) {
         await (0,promises_.rm)(scratch, { recursive: true, force: true });
     }
 }
-async function ensureBase(docker, log, base) {
-    if (await imageExists(docker, base))
-        return;
+async function pullBase(docker, log, base) {
     log.info(`pulling ${base}`);
     const pulled = await docker.call(['pull', base], { stream: true });
-    if (pulled.exitCode !== 0) {
+    const image = pulled.exitCode === 0 ? await inspectBase(docker, base) : undefined;
+    if (!image) {
         throw new ImageError(`input 'image': '${base}' is not on the engine and cannot be pulled: ${lastLines(pulled)}`);
     }
+    return image;
 }
+/** The base image as the engine has it, or undefined when it has none. */
 async function inspectBase(docker, base) {
-    const json = await docker.ok(['image', 'inspect', '--format', '{{json .}}', base]);
-    const image = JSON.parse(json);
+    const result = await docker.call(['image', 'inspect', '--format', '{{json .}}', base]);
+    if (result.exitCode !== 0)
+        return undefined;
+    const image = JSON.parse(result.stdout);
     const command = [...(image.Config?.Entrypoint ?? []), ...(image.Config?.Cmd ?? [])];
     return {
         digest: image.RepoDigests?.[0]?.split('@')[1] ?? image.Id,
@@ -96590,8 +96593,12 @@ async function prepareImage(docker, request, useCache, architecture) {
     }
     const key = cacheKey(plan, architecture);
     const cacheReady = useCache && cacheAvailable();
-    if (cacheReady && (await restoreImage(docker, plan, key)))
-        return prepared(true, false);
+    if (cacheReady && (await restoreImage(docker, plan, key))) {
+        const loaded = await prepared(true, false).catch(() => undefined);
+        if (loaded)
+            return loaded;
+        lib_core.warning(`The cached archive did not hold ${plan.reference}; building instead`);
+    }
     lib_core.info(`building ${plan.reference}`);
     lib_core.debug(`Dockerfile:\n${plan.build.dockerfile}`);
     await buildImage(docker, plan);
@@ -96624,9 +96631,6 @@ async function restoreImage(docker, plan, key) {
             return false;
         }
         await docker.ok(['load', '--input', archive]);
-        if (!(await imageExists(docker, plan.reference))) {
-            throw new Error(`the archive did not hold ${plan.reference}`);
-        }
         lib_core.info(`cache hit: ${plan.reference} loaded from ${key}`);
         return true;
     }
@@ -96937,7 +96941,7 @@ class BootError extends Error {
 async function waitForBoot(docker, containerId, log, options) {
     const started = Date.now();
     const deadline = started + options.timeoutSeconds * 1000;
-    const poll = options.pollMilliseconds ?? 250;
+    const poll = options.pollMilliseconds ?? 100;
     await waitForManager(docker, containerId, log, deadline, poll);
     const state = await waitForState(docker, containerId, log, deadline, poll);
     const seconds = (Date.now() - started) / 1000;

@@ -259,11 +259,11 @@ function instructions(dockerfile: string): string[] {
     .filter(line => line.trim() !== '')
 }
 
-/** The RUN instruction that installs packages. */
+/** The install part of the RUN instruction: everything before the masking. */
 function installRun(dockerfile: string): string {
-  const run = instructions(dockerfile).find(line => line.startsWith('RUN ') && !line.includes('/dev/null'))
-  if (!run) throw new Error(`no install RUN in:\n${dockerfile}`)
-  return run
+  const run = instructions(dockerfile).find(line => line.startsWith('RUN '))
+  if (!run) throw new Error(`no RUN in:\n${dockerfile}`)
+  return run.split(' && for unit in ')[0].trimEnd()
 }
 
 const COMMANDS: Record<PackageManager, string> = {

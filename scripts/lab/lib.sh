@@ -71,3 +71,54 @@ engine_pid() {
 }
 
 engine_answers() { lab_docker "$1" info >/dev/null 2>&1; }
+
+# --- root file systems -------------------------------------------------------
+
+# The lab mirror is a frozen snapshot, so its Release files expire and
+# `apt-get update` refuses them. Only the lab's images get this option; the
+# product never sets it.
+no_valid_until() {
+  echo 'Acquire::Check-Valid-Until "false";' >"$1/etc/apt/apt.conf.d/99lab-no-check-valid-until"
+}
+
+# Removes a build tree without ever following a mount a failed debootstrap
+# might have left inside it (proc, sys, dev).
+remove_tree() {
+  umount -R "$1/proc" "$1/sys" "$1/dev" 2>/dev/null || true
+  rm -rf --one-file-system "$1"
+}
+
+# Usage: rootfs_tarball TAR CUSTOMIZE DEBOOTSTRAP_OPTION... SUITE
+# Makes TAR from a debootstrap run unless a non-empty one is there already;
+# CUSTOMIZE (a function name, or true) gets the tree before it is packed.
+# A subshell: the lock and the cleanup trap end with it.
+rootfs_tarball() (
+  local tar=$1 customize=$2 dir tmp logfile start=$SECONDS
+  shift 2
+  logfile="$LAB_LOG/debootstrap-$(basename "$(dirname "$tar")")-$(basename "$tar" .tar).log"
+  mkdir -p "$(dirname "$tar")" "$LAB_LOG"
+  # A lock per tarball: a concurrent build of the same one waits, then reuses it.
+  exec 9>"$tar.lock"
+  flock 9
+  if [ -s "$tar" ]; then
+    log "cached $tar"
+    return 0
+  fi
+  dir=$(mktemp -d "$LAB_CACHE/build.XXXXXX")
+  tmp="$tar.tmp.$$"
+  chmod 755 "$dir"   # becomes the image's /, mktemp made it 0700
+  # shellcheck disable=SC2064 # expand now: the locals are gone at EXIT
+  trap "remove_tree '$dir'; rm -f '$tmp'" EXIT
+  log "debootstrap $* (log: $logfile)"
+  if ! debootstrap "$@" "$dir" "$LAB_MIRROR" >"$logfile" 2>&1; then
+    tail -n 20 "$logfile" >&2
+    die "debootstrap $* failed"
+  fi
+  no_valid_until "$dir"
+  "$customize" "$dir"
+  # Like Debian's official images: no package files, no package lists.
+  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+  tar --numeric-owner -C "$dir" -cf "$tmp" .
+  mv "$tmp" "$tar"   # rename: an interrupted run never leaves a half tarball
+  log "built $tar in $((SECONDS - start))s ($(du -h "$tar" | cut -f1))"
+)

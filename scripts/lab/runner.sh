@@ -57,19 +57,6 @@ suite_packages() {
 
 # --- build -----------------------------------------------------------------
 
-# The lab mirror is a frozen snapshot whose Release files have expired; without
-# this `apt-get update` inside the runner (and its images) refuses them.
-# (The same file base-image.sh writes into the lab's base images.)
-no_valid_until() {
-  echo 'Acquire::Check-Valid-Until "false";' >"$1/etc/apt/apt.conf.d/99lab-no-check-valid-until"
-}
-
-# Never follow a mount a failed debootstrap may have left in the tree.
-remove_tree() {
-  umount -R "$1/proc" "$1/sys" 2>/dev/null || true
-  rm -rf --one-file-system "$1"
-}
-
 add_runner_user() {
   local dir=$1
   # docker.io's postinst created the docker group; docker exec -u runner
@@ -79,45 +66,10 @@ add_runner_user() {
   chmod 0440 "$dir/etc/sudoers.d/runner"
 }
 
-debootstrap_runner() {
-  local suite=$1 dir=$2 logfile="$LAB_LOG/runner-debootstrap-$1.log"
-  step "debootstrap $(suite_packages "$suite") (log: $logfile)"
-  if ! debootstrap --variant=minbase --include="$(suite_packages "$suite")" \
-      "$suite" "$dir" "$LAB_MIRROR" >"$logfile" 2>&1; then
-    tail -n 20 "$logfile" >&2
-    die "$suite: debootstrap failed"
-  fi
+build_tarball() {
+  rootfs_tarball "$(runner_tar "$1")" add_runner_user \
+    --variant=minbase --include="$(suite_packages "$1")" "$1"
 }
-
-# Makes the cached tarball unless a non-empty one is there already. A subshell:
-# the lock and the cleanup trap end with it.
-build_tarball() (
-  local suite=$1 tar dir tmp start=$SECONDS
-  tar=$(runner_tar "$suite")
-  mkdir -p "$LAB_RUNNER_CACHE" "$LAB_LOG"
-  # A lock per suite: a concurrent build of the same suite waits, then reuses.
-  exec 9>"$LAB_RUNNER_CACHE/.$suite.lock"
-  flock 9
-  if [ -s "$tar" ]; then
-    step "cached $tar"
-    return 0
-  fi
-  dir=$(mktemp -d "$LAB_CACHE/runner-build-$suite.XXXXXX")
-  tmp="$tar.tmp.$$"
-  chmod 755 "$dir"   # becomes the image's /, mktemp made it 0700
-  # shellcheck disable=SC2064 # expand now: the paths are known here
-  trap "remove_tree '$dir'; rm -f '$tmp'" EXIT
-  debootstrap_runner "$suite" "$dir"
-  step "debootstrap done in $((SECONDS - start))s"
-  no_valid_until "$dir"
-  add_runner_user "$dir"
-  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
-  tar --numeric-owner -C "$dir" -cf "$tmp" .
-  mv "$tmp" "$tar"   # rename: an interrupted build never leaves a half tarball
-  remove_tree "$dir"
-  trap - EXIT
-  step "built $tar in $((SECONDS - start))s ($(du -h "$tar" | cut -f1))"
-)
 
 import_image() {
   local suite=$1 image start=$SECONDS

@@ -54,7 +54,11 @@ export async function prepareImage(
 
   const key = cacheKey(plan, architecture)
   const cacheReady = useCache && cacheAvailable()
-  if (cacheReady && (await restoreImage(docker, plan, key))) return prepared(true, false)
+  if (cacheReady && (await restoreImage(docker, plan, key))) {
+    const loaded = await prepared(true, false).catch(() => undefined)
+    if (loaded) return loaded
+    core.warning(`The cached archive did not hold ${plan.reference}; building instead`)
+  }
 
   core.info(`building ${plan.reference}`)
   core.debug(`Dockerfile:\n${plan.build.dockerfile}`)
@@ -91,9 +95,6 @@ async function restoreImage(docker: Docker, plan: ImagePlan, key: string): Promi
     }
 
     await docker.ok(['load', '--input', archive])
-    if (!(await imageExists(docker, plan.reference))) {
-      throw new Error(`the archive did not hold ${plan.reference}`)
-    }
     core.info(`cache hit: ${plan.reference} loaded from ${key}`)
     return true
   } catch (error) {

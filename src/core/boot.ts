@@ -48,7 +48,7 @@ export async function waitForBoot(
 ): Promise<BootResult> {
   const started = Date.now()
   const deadline = started + options.timeoutSeconds * 1000
-  const poll = options.pollMilliseconds ?? 250
+  const poll = options.pollMilliseconds ?? 100
 
   await waitForManager(docker, containerId, log, deadline, poll)
   const state = await waitForState(docker, containerId, log, deadline, poll)

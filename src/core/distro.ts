@@ -171,9 +171,10 @@ export function generateDockerfile(base: string, manager: PackageManager, packag
   return [
     `FROM ${base}`,
     'ENV container=docker',
-    `RUN ${recipe.install(install)}`,
+    // One layer: fewer layers load faster from the cache.
+    `RUN ${recipe.install(install)} \\`,
     // Masked by a link to /dev/null: works for units the image does not have too.
-    `RUN for unit in ${mask}; do ln -sf /dev/null "$unit"; done \\`,
+    ` && for unit in ${mask}; do ln -sf /dev/null "$unit"; done \\`,
     // An empty machine-id makes systemd generate a fresh one at every boot.
     ' && rm -f /etc/machine-id && touch /etc/machine-id',
     'STOPSIGNAL SIGRTMIN+3',

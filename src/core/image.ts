@@ -72,8 +72,7 @@ export async function planImage(
     }
   }
 
-  await ensureBase(docker, log, request.base)
-  const base = await inspectBase(docker, request.base)
+  const base = (await inspectBase(docker, request.base)) ?? (await pullBase(docker, log, request.base))
   const facts = await lookInside(docker, request.base)
 
   if (base.bootsSystemd && request.packages.length === 0) {
@@ -148,16 +147,16 @@ export async function buildImage(docker: Docker, plan: ImagePlan): Promise<void>
   }
 }
 
-async function ensureBase(docker: Docker, log: Log, base: string): Promise<void> {
-  if (await imageExists(docker, base)) return
-
+async function pullBase(docker: Docker, log: Log, base: string): Promise<BaseImage> {
   log.info(`pulling ${base}`)
   const pulled = await docker.call(['pull', base], { stream: true })
-  if (pulled.exitCode !== 0) {
+  const image = pulled.exitCode === 0 ? await inspectBase(docker, base) : undefined
+  if (!image) {
     throw new ImageError(
       `input 'image': '${base}' is not on the engine and cannot be pulled: ${lastLines(pulled)}`
     )
   }
+  return image
 }
 
 interface BaseImage {
@@ -167,9 +166,11 @@ interface BaseImage {
   bootsSystemd: boolean
 }
 
-async function inspectBase(docker: Docker, base: string): Promise<BaseImage> {
-  const json = await docker.ok(['image', 'inspect', '--format', '{{json .}}', base])
-  const image = JSON.parse(json) as {
+/** The base image as the engine has it, or undefined when it has none. */
+async function inspectBase(docker: Docker, base: string): Promise<BaseImage | undefined> {
+  const result = await docker.call(['image', 'inspect', '--format', '{{json .}}', base])
+  if (result.exitCode !== 0) return undefined
+  const image = JSON.parse(result.stdout) as {
     Id: string
     RepoDigests?: string[]
     Config?: { Cmd?: string[] | null; Entrypoint?: string[] | null }
