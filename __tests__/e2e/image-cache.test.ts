@@ -44,6 +44,7 @@ describe('the image cache', () => {
     expect(first.outputs['cache-hit']).toBe('false')
     expect(first.log).toMatch(/cache miss for systemd-container-v1-x86_64-[0-9a-f]{64}/)
     expect(first.log).toContain('building systemd-container/')
+    expect(first.log).toMatch(/the archive leaves out 1 layer\(s\) of e2e-cache\/bookworm:base, which the engine has/)
     expect(first.log).toMatch(/saved .* to the cache as systemd-container-v1-/)
     expect(await service.entries()).toHaveLength(1)
 

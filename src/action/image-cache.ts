@@ -1,10 +1,12 @@
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
-import { mkdir, rm } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { mkdir, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 
 import { Docker } from '../core/docker.js'
+import { dropBaseLayers } from '../core/image-archive.js'
 import {
+  baseLayerCount,
   buildImage,
   IMAGE_SCHEMA,
   imageExists,
@@ -74,19 +76,19 @@ function cacheAvailable(): boolean {
 }
 
 /**
- * The cache stores the archive's path as part of the entry's version, so the
- * path must be the same on every runner: RUNNER_TEMP differs between
- * self-hosted runners, /tmp does not.
+ * The cache stores the archive's path in the entry's version, so the path must
+ * be the same on every runner (RUNNER_TEMP is not, on self-hosted runners),
+ * and two jobs on one machine must not share it unless they share the image:
+ * a fixed folder and the key as the name.
  */
-const ARCHIVE = '/tmp/systemd-container/image.tar'
-
-async function archivePath(): Promise<string> {
-  await mkdir(dirname(ARCHIVE), { recursive: true })
-  return ARCHIVE
+async function archivePath(key: string): Promise<string> {
+  const folder = '/tmp/systemd-container'
+  await mkdir(folder, { recursive: true })
+  return join(folder, `${key}.tar`)
 }
 
 async function restoreImage(docker: Docker, plan: ImagePlan, key: string): Promise<boolean> {
-  const archive = await archivePath()
+  const archive = await archivePath(key)
   try {
     const hit = await cache.restoreCache([archive], key)
     if (!hit) {
@@ -106,9 +108,19 @@ async function restoreImage(docker: Docker, plan: ImagePlan, key: string): Promi
 }
 
 async function saveImage(docker: Docker, plan: ImagePlan, key: string): Promise<void> {
-  const archive = await archivePath()
+  const archive = await archivePath(key)
+  const scratch = `${archive}.${process.pid}`
   try {
-    await docker.ok(['save', '--output', archive, plan.reference])
+    await docker.ok(['save', '--output', scratch, plan.reference])
+    const baseLayers = await baseLayerCount(docker, plan)
+    if (baseLayers > 0) {
+      const dropped = await dropBaseLayers(scratch, `${scratch}.slim`, baseLayers)
+      await rename(`${scratch}.slim`, scratch)
+      core.info(`the archive leaves out ${dropped} layer(s) of ${plan.base}, which the engine has`)
+    }
+    // A rename: another job saving the same image on this machine never sees half a file.
+    await rename(scratch, archive)
+
     const cacheId = await cache.saveCache([archive], key)
     if (cacheId !== -1) core.info(`saved ${plan.reference} to the cache as ${key}`)
   } catch (error) {
@@ -117,6 +129,6 @@ async function saveImage(docker: Docker, plan: ImagePlan, key: string): Promise<
     if (exists) core.info(message)
     else core.warning(message)
   } finally {
-    await rm(archive, { force: true })
+    await Promise.all([scratch, `${scratch}.slim`, archive].map(path => rm(path, { force: true })))
   }
 }

@@ -34,6 +34,8 @@ export interface ImagePlan {
   }
   /** Every ingredient of the image; equal ingredients give the same image. */
   ingredients: Record<string, string>
+  /** The base image a generated Dockerfile starts from. */
+  base?: string
 }
 
 /** An image that could not be planned or built. */
@@ -90,7 +92,8 @@ export async function planImage(
     reference: imageTag(request.base, ingredients),
     description: `${facts.os.prettyName}, systemd installed with ${manager}`,
     build: { dockerfile, buildArgs: [] },
-    ingredients
+    ingredients,
+    base: request.base
   }
 }
 
@@ -123,6 +126,18 @@ export async function imageExists(docker: Docker, reference: string): Promise<bo
 /** The engine's ID of an image. */
 export async function imageId(docker: Docker, reference: string): Promise<string> {
   return docker.ok(['image', 'inspect', '--format', '{{.Id}}', reference])
+}
+
+/**
+ * How many layers the built image shares with its base, at its bottom: 0 for
+ * a user Dockerfile, whose base the action does not know.
+ */
+export async function baseLayerCount(docker: Docker, plan: ImagePlan): Promise<number> {
+  if (!plan.base) return 0
+  const layers = async (reference: string) =>
+    JSON.parse(await docker.ok(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', reference])) as string[]
+  const [base, built] = await Promise.all([layers(plan.base), layers(plan.reference)])
+  return base.every((layer, at) => built[at] === layer) ? base.length : 0
 }
 
 /** Builds the plan's image; a generated Dockerfile gets an empty context. */
