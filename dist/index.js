@@ -1,6 +1,376 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
+/***/ 4158:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+/**
+ * @license
+ * Copyright 2020 Balena Ltd.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *    http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ *
+ * ------------------------------------------------------------------------
+ *
+ * Copyright 2018 Zeit, Inc.
+ * Licensed under the MIT License. See file LICENSE.md for a full copy.
+ *
+ * ------------------------------------------------------------------------
+ */
+
+/**
+ * This module implements the [dockerignore
+ * spec](https://docs.docker.com/engine/reference/builder/#dockerignore-file),
+ * closely following Docker's (Moby) Golang implementation:
+ * https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go
+ * https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go
+ * https://github.com/moby/moby/blob/v19.03.8/pkg/archive/archive.go#L825
+ *
+ * Something the spec is not clear about, but we discovered by reading source code
+ * and testing against the "docker build" command, is the handling of backslashes and
+ * forward slashes as path separators and escape characters in the .dockerignore file
+ * across platforms including Windows, Linux and macOS:
+ *
+ * * On Linux and macOS, only forward slashes can be used as path separators in the
+ *   .dockerignore file, and the backslash works as an escape character.
+ * * On Windows, both forward slashes and backslashes are allowed as path separators
+ *   in the .dockerignore file, and the backslash is not used as an escape character.
+ *
+ * This is consistent with how Windows works generally: both forward slashes and
+ * backslashes are accepted as path separators by the cmd.exe Command Prompt or
+ * PowerShell, and by library functions like the Golang filepath.Clean or the
+ * Node.js path.normalize.
+ *
+ * Similarly, path strings provided to the IgnoreBase.ignores() and IgnoreBase.filter()
+ * methods can use either forward slashes or backslashes as path separators on Windows,
+ * but only forward slashes are accepted as path separators on Linux and macOS.
+ */
+
+const path = __nccwpck_require__(6928);
+
+const factory = options => new IgnoreBase(options); // https://github.com/kaelzhang/node-ignore/blob/5.1.4/index.js#L538-L539
+// Fixes typescript module import
+
+
+factory.default = factory;
+module.exports = factory;
+
+function make_array(subject) {
+  return Array.isArray(subject) ? subject : [subject];
+}
+
+const REGEX_TRAILING_SLASH = /(?<=.)\/$/;
+const REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
+const REGEX_TRAILING_PATH_SEP = path.sep === '\\' ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
+const KEY_IGNORE = typeof Symbol !== 'undefined' ? Symbol.for('dockerignore') : 'dockerignore'; // An implementation of Go's filepath.Clean
+// https://golang.org/pkg/path/filepath/#Clean
+// https://github.com/golang/go/blob/master/src/path/filepath/path.go
+// Note that, like Go, on Windows this function converts forward slashes
+// to backslashes.
+
+function cleanPath(file) {
+  return path.normalize(file).replace(REGEX_TRAILING_PATH_SEP, '');
+} // Javascript port of Golang's filepath.ToSlash
+// https://golang.org/pkg/path/filepath/#ToSlash
+// https://github.com/golang/go/blob/master/src/path/filepath/path.go
+// Convert any OS-specific path separator to '/'. Backslash is converted
+// to forward slash on Windows, but not on Linux/macOS.
+// Note that both forward slashes and backslashes are valid path separators on
+// Windows. As a result, code such as `pattern.split(path.sep).join('/')` fails
+// on Windows when forward slashes are used as path separators.
+
+
+function toSlash(file) {
+  if (path.sep === '/') {
+    return file;
+  }
+
+  return file.replace(/\\/g, '/');
+} // Javascript port of Golang's filepath.FromSlash
+// https://github.com/golang/go/blob/master/src/path/filepath/path.go
+
+
+function fromSlash(file) {
+  if (path.sep === '/') {
+    return file;
+  }
+
+  return file.replace(/\//g, path.sep);
+}
+
+class IgnoreBase {
+  constructor({
+    // https://github.com/kaelzhang/node-ignore/blob/5.1.4/index.js#L372
+    ignorecase = true
+  } = {}) {
+    this._rules = [];
+    this._ignorecase = ignorecase;
+    this[KEY_IGNORE] = true;
+
+    this._initCache();
+  }
+
+  _initCache() {
+    this._cache = {};
+  } // @param {Array.<string>|string|Ignore} pattern
+
+
+  add(pattern) {
+    this._added = false;
+
+    if (typeof pattern === 'string') {
+      pattern = pattern.split(/\r?\n/g);
+    }
+
+    make_array(pattern).forEach(this._addPattern, this); // Some rules have just added to the ignore,
+    // making the behavior changed.
+
+    if (this._added) {
+      this._initCache();
+    }
+
+    return this;
+  } // legacy
+
+
+  addPattern(pattern) {
+    return this.add(pattern);
+  }
+
+  _addPattern(pattern) {
+    // https://github.com/kaelzhang/node-ignore/issues/32
+    if (pattern && pattern[KEY_IGNORE]) {
+      this._rules = this._rules.concat(pattern._rules);
+      this._added = true;
+      return;
+    }
+
+    if (this._checkPattern(pattern)) {
+      const rule = this._createRule(pattern.trim());
+
+      if (rule !== null) {
+        this._added = true;
+
+        this._rules.push(rule);
+      }
+    }
+  }
+
+  _checkPattern(pattern) {
+    // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L34-L40
+    return pattern && typeof pattern === 'string' && pattern.indexOf('#') !== 0 && pattern.trim() !== "";
+  }
+
+  filter(paths) {
+    return make_array(paths).filter(path => this._filter(path));
+  }
+
+  createFilter() {
+    return path => this._filter(path);
+  }
+
+  ignores(path) {
+    return !this._filter(path);
+  } // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
+  // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
+
+
+  _createRule(pattern) {
+    const origin = pattern;
+    let negative = false; // > An optional prefix "!" which negates the pattern;
+    // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L43-L46
+
+    if (pattern[0] === '!') {
+      negative = true;
+      pattern = pattern.substring(1).trim();
+    } // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L47-L53
+
+
+    if (pattern.length > 0) {
+      pattern = cleanPath(pattern);
+      pattern = toSlash(pattern);
+
+      if (pattern.length > 1 && pattern[0] === '/') {
+        pattern = pattern.slice(1);
+      }
+    } // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L54-L55
+
+
+    if (negative) {
+      pattern = '!' + pattern;
+    } // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L30
+
+
+    pattern = pattern.trim();
+
+    if (pattern === "") {
+      return null;
+    } // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L34
+    // convert forward slashes to backslashes on Windows
+
+
+    pattern = cleanPath(pattern); // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L36-L42
+
+    if (pattern[0] === '!') {
+      if (pattern.length === 1) {
+        return null;
+      }
+
+      negative = true;
+      pattern = pattern.substring(1);
+    } else {
+      negative = false;
+    }
+
+    return {
+      origin,
+      pattern,
+      // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
+      dirs: pattern.split(path.sep),
+      negative
+    };
+  } // @returns `Boolean` true if the `path` is NOT ignored
+
+
+  _filter(path) {
+    if (!path) {
+      return false;
+    }
+
+    if (path in this._cache) {
+      return this._cache[path];
+    }
+
+    return this._cache[path] = this._test(path);
+  } // @returns {Boolean} true if a file is NOT ignored
+  // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
+
+
+  _test(file) {
+    file = fromSlash(file); // equivalent to golang filepath.Dir() https://golang.org/src/path/filepath/path.go
+
+    const parentPath = cleanPath(path.dirname(file));
+    const parentPathDirs = parentPath.split(path.sep);
+    let matched = false;
+
+    this._rules.forEach(rule => {
+      let match = this._match(file, rule); // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L80
+
+
+      if (!match && parentPath !== ".") {
+        // Check to see if the pattern matches one of our parent dirs.
+        if (rule.dirs.includes('**')) {
+          // Ah shucks! We have to test every possible parent path that has 
+          // a number of dirs _n_ where 
+          // `rule.dirs.filter(doubleStar).length <= _n_ <= parentPathDirs.length`
+          // since the ** can imply any number of directories including 0
+          for (let i = rule.dirs.filter(x => x !== '**').length; i <= parentPathDirs.length; i++) {
+            match = match || this._match(parentPathDirs.slice(0, i).join(path.sep), rule);
+          }
+        } else if (rule.dirs.length <= parentPathDirs.length) {
+          // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L83
+          match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path.sep), rule);
+        }
+      }
+
+      if (match) {
+        matched = !rule.negative;
+      }
+    });
+
+    return !matched;
+  } // @returns {Boolean} true if a file is matched by a rule
+
+
+  _match(file, rule) {
+    return this._compile(rule).regexp.test(file);
+  } // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L139
+
+
+  _compile(rule) {
+    if (rule.regexp) {
+      return rule;
+    }
+
+    let regStr = '^'; // Go through the pattern and convert it to a regexp.
+
+    let escapedSlash = path.sep === '\\' ? '\\\\' : path.sep;
+
+    for (let i = 0; i < rule.pattern.length; i++) {
+      const ch = rule.pattern[i];
+
+      if (ch === '*') {
+        if (rule.pattern[i + 1] === '*') {
+          // is some flavor of "**"
+          i++; // Treat **/ as ** so eat the "/"
+
+          if (rule.pattern[i + 1] === path.sep) {
+            i++;
+          }
+
+          if (rule.pattern[i + 1] === undefined) {
+            // is "**EOF" - to align with .gitignore just accept all
+            regStr += ".*";
+          } else {
+            // is "**"
+            // Note that this allows for any # of /'s (even 0) because
+            // the .* will eat everything, even /'s
+            regStr += `(.*${escapedSlash})?`;
+          }
+        } else {
+          // is "*" so map it to anything but "/"
+          regStr += `[^${escapedSlash}]*`;
+        }
+      } else if (ch === '?') {
+        // "?" is any char except "/"
+        regStr += `[^${escapedSlash}]`;
+      } else if (ch === '.' || ch === '$') {
+        // Escape some regexp special chars that have no meaning
+        // in golang's filepath.Match
+        regStr += `\\${ch}`;
+      } else if (ch === '\\') {
+        // escape next char. Note that a trailing \ in the pattern
+        // will be left alone (but need to escape it)
+        if (path.sep === '\\') {
+          // On windows map "\" to "\\", meaning an escaped backslash,
+          // and then just continue because filepath.Match on
+          // Windows doesn't allow escaping at all
+          regStr += escapedSlash;
+          continue;
+        }
+
+        if (rule.pattern[i + 1] !== undefined) {
+          regStr += '\\' + rule.pattern[i + 1];
+          i++;
+        } else {
+          regStr += '\\';
+        }
+      } else {
+        regStr += ch;
+      }
+    }
+
+    regStr += "$";
+    rule.regexp = new RegExp(regStr, this._ignorecase ? 'i' : '');
+    return rule;
+  }
+
+}
+
+
+/***/ }),
+
 /***/ 7889:
 /***/ (function(__unused_webpack_module, exports) {
 
@@ -42019,6 +42389,7 @@ var State;
     State["ContainerId"] = "container-id";
     State["ContainerName"] = "container-name";
     State["DaemonConfig"] = "daemon-config";
+    State["PostSettings"] = "post-settings";
 })(State || (State = {}));
 
 
@@ -42059,7 +42430,21 @@ async function setCgroupParent(docker, probe, inputs) {
     if (problem)
         throw new _inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .InputError */ .dz(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.CgroupParent, `${problem}; nothing was changed`);
     const file = configFile(docker, inputs.daemonConfig);
+    await refuseToStopContainers(docker, probe);
     await (0,_core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__/* .applyCgroupParent */ .fM)(file, inputs.cgroupParent, _actions_core__WEBPACK_IMPORTED_MODULE_0__, _state_js__WEBPACK_IMPORTED_MODULE_5__/* .saveDaemonChange */ .yU);
+}
+/**
+ * A restart stops every running container unless the engine has live-restore:
+ * the job's service containers, or another job's on a shared machine.
+ */
+async function refuseToStopContainers(docker, probe) {
+    if (probe.engine.liveRestore)
+        return;
+    const running = (await docker.ok(['ps', '--format', '{{.Names}}'])).split('\n').filter(Boolean);
+    if (running.length === 0)
+        return;
+    throw new _inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .InputError */ .dz(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.CgroupParent, `restarting the engine would stop the running container(s) ${running.join(', ')}; ` +
+        "set it before they start, or enable the engine's live-restore; nothing was changed");
 }
 /**
  * Reads where the container's init landed and, when a cgroup parent was
@@ -42095,7 +42480,10 @@ async function restoreDaemon(docker, inputs) {
         _actions_core__WEBPACK_IMPORTED_MODULE_0__.warning('Restarting the engine to restore its configuration stops the kept container too');
     }
     await _actions_core__WEBPACK_IMPORTED_MODULE_0__.group(`Restore ${change.path}`, async () => {
-        await (0,_core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__/* .restoreDaemonConfig */ .lr)(configFile(docker, change.path), change);
+        const file = configFile(docker, change.path);
+        await (0,_core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__/* .restoreDaemonConfig */ .lr)(file, change).catch(async (error) => {
+            throw new Error(`${change.path} could not be restored: ${error.message}\nEngine log:\n${await file.engineLog()}`);
+        });
         _actions_core__WEBPACK_IMPORTED_MODULE_0__.info(change.original === null ? `${change.path} removed, as there was none` : `${change.path} restored byte for byte`);
     });
 }
@@ -42112,10 +42500,13 @@ async function restoreDaemon(docker, inputs) {
 /* harmony export */ });
 /* unused harmony export JOURNAL_MODES */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
-/* harmony import */ var shell_quote__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6591);
-/* harmony import */ var _core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4782);
-/* harmony import */ var _core_strategy_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9838);
-/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(915);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var shell_quote__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6591);
+/* harmony import */ var _core_daemon_config_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4782);
+/* harmony import */ var _core_strategy_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(9838);
+/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(915);
+
 
 
 
@@ -42133,23 +42524,22 @@ class InputError extends Error {
 function readInputs() {
     return {
         image: imageRequest(),
-        cache: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Cache, true),
-        strategy: oneOf(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Strategy, ['auto', ..._core_strategy_js__WEBPACK_IMPORTED_MODULE_3__/* .STRATEGIES */ .YL], 'auto'),
-        bootTimeout: positiveNumber(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.BootTimeout, 120),
-        failOnDegraded: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.FailOnDegraded, false),
-        mountWorkspace: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.MountWorkspace, true),
-        volumes: list(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Volumes),
-        env: environment(),
-        ports: list(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Ports),
-        options: shellWords(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Options),
+        cache: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Cache, true),
+        strategy: oneOf(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Strategy, ['auto', ..._core_strategy_js__WEBPACK_IMPORTED_MODULE_4__/* .STRATEGIES */ .YL], 'auto'),
+        bootTimeout: positiveNumber(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.BootTimeout, 120),
+        failOnDegraded: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.FailOnDegraded, false),
+        mountWorkspace: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.MountWorkspace, true),
+        volumes: volumes(),
+        env: assignments(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Env),
+        ports: list(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Ports),
+        options: runOptions(),
         name: containerName(),
-        keepContainer: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.KeepContainer, false),
-        showJournal: oneOf(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.ShowJournal, JOURNAL_MODES, 'on-failure'),
-        stopTimeout: positiveNumber(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.StopTimeout, 30),
-        jobStatus: _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.JobStatus),
-        cgroupParent: _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.CgroupParent),
-        daemonConfig: _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.DaemonConfig) || _core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__/* .DEFAULT_DAEMON_CONFIG */ .gu,
-        restoreDaemon: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.RestoreDaemon, true)
+        keepContainer: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.KeepContainer, false),
+        showJournal: oneOf(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.ShowJournal, JOURNAL_MODES, 'on-failure'),
+        stopTimeout: positiveNumber(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.StopTimeout, 30, { whole: true }),
+        cgroupParent: _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.CgroupParent),
+        daemonConfig: daemonConfigPath(),
+        restoreDaemon: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.RestoreDaemon, true)
     };
 }
 function oneOf(input, allowed, fallback) {
@@ -42159,13 +42549,14 @@ function oneOf(input, allowed, fallback) {
     }
     return value;
 }
-function positiveNumber(input, fallback) {
+function positiveNumber(input, fallback, options = {}) {
     const raw = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(input);
     if (!raw)
         return fallback;
     const value = Number(raw);
-    if (!Number.isFinite(value) || value <= 0) {
-        throw new InputError(input, `'${raw}' is not a positive number of seconds (for example ${fallback})`);
+    const kind = options.whole ? 'whole number' : 'number';
+    if (!Number.isFinite(value) || value <= 0 || (options.whole && !Number.isInteger(value))) {
+        throw new InputError(input, `'${raw}' is not a positive ${kind} of seconds (for example ${fallback})`);
     }
     return value;
 }
@@ -42186,12 +42577,12 @@ function list(input) {
         .map(item => item.trim())
         .filter(Boolean);
 }
-/** One KEY=VALUE a line; values may hold commas. */
-function environment() {
-    const lines = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getMultilineInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Env).map(line => line.trim()).filter(Boolean);
+/** One NAME=value a line; values may hold commas. */
+function assignments(input) {
+    const lines = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getMultilineInput(input).map(line => line.trim()).filter(Boolean);
     for (const line of lines) {
         if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(line)) {
-            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Env, `'${line}' is not of the form NAME=value`);
+            throw new InputError(input, `'${line}' is not of the form NAME=value`);
         }
     }
     return lines;
@@ -42204,7 +42595,7 @@ function shellWords(input) {
     const raw = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(input);
     if (!raw)
         return [];
-    const words = (0,shell_quote__WEBPACK_IMPORTED_MODULE_1__.parse)(escapeMidWordHashes(raw), name => `$${name}`);
+    const words = (0,shell_quote__WEBPACK_IMPORTED_MODULE_2__.parse)(escapeMidWordHashes(raw), name => `$${name}`);
     return words.map(word => {
         if (typeof word !== 'string') {
             throw new InputError(input, `'${raw}' holds shell syntax; give plain docker run options only`);
@@ -42241,29 +42632,80 @@ function escapeMidWordHashes(raw) {
     }
     return out;
 }
+// The container's cgroups are its own: a mount of the host's tree would undo that.
+const CGROUP_TREE = /\/sys\/fs\/cgroup/;
+/** One volume a line: Docker's own options after the target hold commas. */
+function volumes() {
+    const lines = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getMultilineInput(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Volumes).map(line => line.trim()).filter(Boolean);
+    for (const line of lines) {
+        if (CGROUP_TREE.test(line)) {
+            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Volumes, `'${line}' mounts the cgroup tree; the strategy gives systemd its own`);
+        }
+    }
+    return lines;
+}
+/** `docker run` options that would undo what the action sets up, and why. */
+const RESERVED_OPTIONS = {
+    '--cgroupns': 'the container always gets a private cgroup namespace',
+    '--privileged': "use the input 'strategy: privileged'",
+    '--entrypoint': 'systemd must be PID 1',
+    '--name': "use the input 'name'",
+    '--stop-signal': 'systemd shuts down on SIGRTMIN+3'
+};
+function runOptions() {
+    const words = shellWords(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Options);
+    for (const word of words) {
+        const reason = RESERVED_OPTIONS[word.split('=')[0]];
+        if (reason)
+            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Options, `${word.split('=')[0]} is not allowed: ${reason}`);
+        if (CGROUP_TREE.test(word)) {
+            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Options, `'${word}' mounts the cgroup tree; the strategy gives systemd its own`);
+        }
+    }
+    return words;
+}
+/** Package names go into the generated Dockerfile: names (with a version or release) only. */
+function packages() {
+    const names = list(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Packages).flatMap(item => item.split(/\s+/));
+    for (const name of names) {
+        if (!/^[A-Za-z0-9][A-Za-z0-9._+:~=@/-]*$/.test(name)) {
+            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Packages, `'${name}' is not a package name (python3, nginx=1.22.1-9, say)`);
+        }
+    }
+    return names;
+}
+function imageReference() {
+    const reference = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Image) || 'debian:bookworm';
+    if (!/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/.test(reference)) {
+        throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Image, `'${reference}' is not an image reference (debian:bookworm, fedora:41, ...)`);
+    }
+    return reference;
+}
+function daemonConfigPath() {
+    const path = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.DaemonConfig) || _core_daemon_config_js__WEBPACK_IMPORTED_MODULE_3__/* .DEFAULT_DAEMON_CONFIG */ .gu;
+    if (!(0,node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute)(path)) {
+        throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.DaemonConfig, `'${path}' is not an absolute path (${_core_daemon_config_js__WEBPACK_IMPORTED_MODULE_3__/* .DEFAULT_DAEMON_CONFIG */ .gu}, say)`);
+    }
+    return path;
+}
 function containerName() {
-    const name = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Name);
+    const name = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Name);
     if (name && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
-        throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Name, `'${name}' is not a valid container name (letters, digits, _ . -)`);
+        throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Name, `'${name}' is not a valid container name (letters, digits, _ . -)`);
     }
     return name;
 }
 function imageRequest() {
-    const dockerfile = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Dockerfile);
-    const context = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Context);
-    const buildArgs = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getMultilineInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.BuildArgs).map(line => line.trim()).filter(Boolean);
+    const dockerfile = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Dockerfile);
+    const context = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Context);
+    const buildArgs = assignments(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.BuildArgs);
     if (!dockerfile && (context || buildArgs.length)) {
-        const input = context ? _constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Context : _constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.BuildArgs;
-        throw new InputError(input, `applies to your own Dockerfile only; set '${_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Dockerfile}' too`);
-    }
-    for (const arg of buildArgs) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) {
-            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.BuildArgs, `'${arg}' is not of the form NAME=value`);
-        }
+        const input = context ? _constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Context : _constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.BuildArgs;
+        throw new InputError(input, `applies to your own Dockerfile only; set '${_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Dockerfile}' too`);
     }
     return {
-        base: _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Image) || 'debian:bookworm',
-        packages: list(_constants_js__WEBPACK_IMPORTED_MODULE_4__/* .Input */ .pd.Packages).flatMap(item => item.split(/\s+/)),
+        base: imageReference(),
+        packages: packages(),
         dockerfile: dockerfile || undefined,
         context: context || undefined,
         buildArgs
@@ -42554,6 +42996,7 @@ function parseEngineInfo(json) {
         rootless: securityOptions.includes('rootless'),
         apparmor: securityOptions.includes('apparmor'),
         selinux: securityOptions.includes('selinux'),
+        liveRestore: Boolean(info.LiveRestoreEnabled),
         architecture: String(info.Architecture ?? 'unknown')
     };
 }
@@ -42586,7 +43029,7 @@ async function engineInfoJson(docker) {
         return await docker.ok(['info', '--format', '{{json .}}']);
     }
     catch (error) {
-        if (error instanceof core_docker/* DockerError */.Bi) {
+        if (error instanceof core_docker/* DockerError */.B) {
             throw new EngineError(`the Docker engine is unreachable (${error.result.stderr.trim().split('\n')[0]}); ` +
                 'check that dockerd runs and that DOCKER_HOST, if set, points at it');
         }
@@ -99381,6 +99824,9 @@ async function readManifest(archive) {
     return JSON.parse(text);
 }
 
+// EXTERNAL MODULE: ./node_modules/@balena/dockerignore/ignore.js
+var ignore = __nccwpck_require__(4158);
+var ignore_default = /*#__PURE__*/__nccwpck_require__.n(ignore);
 ;// CONCATENATED MODULE: ./src/core/distro.ts
 /**
  * Distribution families and how each installs systemd. The family is learnt
@@ -99529,6 +99975,7 @@ function generateDockerfile(base, manager, packages = []) {
 
 
 
+
 /** An image that could not be planned or built. */
 class ImageError extends Error {
     constructor(message) {
@@ -99547,7 +99994,8 @@ async function planImage(docker, log, request, architecture) {
     const common = { schema: IMAGE_SCHEMA, architecture, buildArgs: request.buildArgs.join('\n') };
     if (request.dockerfile) {
         const dockerfile = await readUserFile(request.dockerfile);
-        const context = request.context || '.';
+        // Without a context, the Dockerfile's own folder: not the whole checkout.
+        const context = request.context || (0,external_node_path_.dirname)(request.dockerfile);
         const ingredients = { ...common, dockerfile, context: await contextDigest(context) };
         return {
             reference: imageTag('custom', ingredients),
@@ -99629,7 +100077,7 @@ async function buildImage(docker, plan) {
         await docker.ok([...args, context], { stream: true });
     }
     catch (error) {
-        if (error instanceof core_docker/* DockerError */.Bi) {
+        if (error instanceof core_docker/* DockerError */.B) {
             throw new ImageError(`the systemd image could not be built: ${lastLines(error.result)}`);
         }
         throw error;
@@ -99683,9 +100131,10 @@ async function readUserFile(path) {
     }
 }
 /**
- * A digest of the build context: every file's path, permission bits and
- * content, and every symbolic link's target. Each part is length-prefixed, so
- * no two different contexts can run together into the same bytes.
+ * A digest of the build context as the engine gets it: every file that
+ * .dockerignore lets through (and never .git), with its path, permission
+ * bits and content, and every symbolic link's target. Each part is
+ * length-prefixed, so no two different contexts run together into the same bytes.
  */
 async function contextDigest(context) {
     let entries;
@@ -99695,20 +100144,30 @@ async function contextDigest(context) {
     catch {
         throw new ImageError(`input 'context': cannot read the folder '${context}'`);
     }
+    const ignored = await ignoredBy(context);
     const paths = entries
         .filter(entry => entry.isFile() || entry.isSymbolicLink())
-        .map(entry => (0,external_node_path_.join)(entry.parentPath, entry.name))
-        .filter(path => !(0,external_node_path_.relative)(context, path).split('/').includes('.git'))
+        .map(entry => (0,external_node_path_.relative)(context, (0,external_node_path_.join)(entry.parentPath, entry.name)))
+        .filter(path => !path.split('/').includes('.git') && !ignored(path))
         .sort();
     const hash = (0,external_node_crypto_.createHash)('sha256');
     const part = (data) => hash.update(`${Buffer.byteLength(data)}:`).update(data);
     for (const path of paths) {
-        const stats = await (0,promises_.lstat)(path);
-        part((0,external_node_path_.relative)(context, path));
+        const full = (0,external_node_path_.join)(context, path);
+        const stats = await (0,promises_.lstat)(full);
+        part(path);
         part((stats.mode & 0o7777).toString(8));
-        part(stats.isSymbolicLink() ? `-> ${await (0,promises_.readlink)(path)}` : await (0,promises_.readFile)(path));
+        part(stats.isSymbolicLink() ? `-> ${await (0,promises_.readlink)(full)}` : await (0,promises_.readFile)(full));
     }
     return hash.digest('hex');
+}
+/** The context's .dockerignore as a test of relative paths; nothing is ignored without one. */
+async function ignoredBy(context) {
+    const rules = await (0,promises_.readFile)((0,external_node_path_.join)(context, '.dockerignore'), 'utf8').catch(() => '');
+    // A CommonJS module whose types say otherwise: its function is the namespace's default.
+    const factory = (ignore_default());
+    const matcher = factory().add(rules.split('\n'));
+    return path => matcher.ignores(path);
 }
 function lastLines(result) {
     const text = (result.stderr.trim() || result.stdout.trim()).split('\n');
@@ -99734,17 +100193,17 @@ function cacheKey(plan, architecture) {
 async function prepareImage(docker, request, useCache, architecture) {
     const plan = await planImage(docker, lib_core, request, architecture);
     lib_core.info(`Image: ${plan.description}`);
-    const prepared = (cacheHit, built) => imageId(docker, plan.reference).then(id => ({ reference: plan.reference, id, cacheHit, built }));
+    const prepared = (cacheHit) => imageId(docker, plan.reference).then(id => ({ reference: plan.reference, id, cacheHit }));
     if (!plan.build)
-        return prepared(false, false);
+        return prepared(false);
     if (await imageExists(docker, plan.reference)) {
         lib_core.info(`${plan.reference} is already on the engine: no build`);
-        return prepared(false, false);
+        return prepared(false);
     }
     const key = cacheKey(plan, architecture);
     const cacheReady = useCache && cacheAvailable();
-    if (cacheReady && (await restoreImage(docker, plan, key))) {
-        const loaded = await prepared(true, false).catch(() => undefined);
+    if (cacheReady && (await restoreImage(docker, key))) {
+        const loaded = await prepared(true).catch(() => undefined);
         if (loaded)
             return loaded;
         lib_core.warning(`The cached archive did not hold ${plan.reference}; building instead`);
@@ -99754,7 +100213,7 @@ async function prepareImage(docker, request, useCache, architecture) {
     await buildImage(docker, plan);
     if (cacheReady)
         await saveImage(docker, plan, key);
-    return prepared(false, true);
+    return prepared(false);
 }
 function cacheAvailable() {
     if (isFeatureAvailable())
@@ -99763,64 +100222,60 @@ function cacheAvailable() {
     return false;
 }
 /**
- * The cache stores the archive's path in the entry's version, so the path must
- * be the same on every runner (RUNNER_TEMP is not, on self-hosted runners),
- * and two jobs on one machine must not share it unless they share the image:
- * a fixed folder and the key as the name.
+ * Runs `use` with the archive's path. The cache keeps that path relative to
+ * the workspace, in the archive and in the entry's version: so the archive
+ * lives in the workspace, named relative to it, the same on every runner and
+ * private to the job. The folder is gone afterwards.
  */
-async function archivePath(key) {
-    const folder = '/tmp/systemd-container';
-    await (0,promises_.mkdir)(folder, { recursive: true });
-    return (0,external_node_path_.join)(folder, `${key}.tar`);
-}
-async function restoreImage(docker, plan, key) {
-    const archive = await archivePath(key);
+async function withArchive(key, use) {
+    const previous = process.cwd();
+    process.chdir(process.env.GITHUB_WORKSPACE || previous);
+    const folder = '.systemd-container-cache';
     try {
-        const hit = await restoreCache([archive], key);
-        if (!hit) {
-            lib_core.info(`cache miss for ${key}`);
+        await (0,promises_.mkdir)(folder, { recursive: true });
+        return await use((0,external_node_path_.join)(folder, `${key}.tar`));
+    }
+    finally {
+        await (0,promises_.rm)(folder, { recursive: true, force: true });
+        process.chdir(previous);
+    }
+}
+async function restoreImage(docker, key) {
+    return withArchive(key, async (archive) => {
+        try {
+            const hit = await restoreCache([archive], key);
+            if (!hit) {
+                lib_core.info(`cache miss for ${key}`);
+                return false;
+            }
+            await docker.ok(['load', '--input', archive]);
+            lib_core.info(`cache hit: loaded from ${key}`);
+            return true;
+        }
+        catch (error) {
+            lib_core.warning(`The cached image could not be used (${error.message}); building instead`);
             return false;
         }
-        await docker.ok(['load', '--input', archive]);
-        lib_core.info(`cache hit: ${plan.reference} loaded from ${key}`);
-        return true;
-    }
-    catch (error) {
-        lib_core.warning(`The cached image could not be used (${error.message}); building instead`);
-        return false;
-    }
-    finally {
-        await (0,promises_.rm)(archive, { force: true });
-    }
+    });
 }
 async function saveImage(docker, plan, key) {
-    const archive = await archivePath(key);
-    const scratch = `${archive}.${process.pid}`;
-    try {
-        await docker.ok(['save', '--output', scratch, plan.reference]);
-        const baseLayers = await baseLayerCount(docker, plan);
-        if (baseLayers > 0) {
-            const dropped = await dropBaseLayers(scratch, `${scratch}.slim`, baseLayers);
-            await (0,promises_.rename)(`${scratch}.slim`, scratch);
-            lib_core.info(`the archive leaves out ${dropped} layer(s) of ${plan.base}, which the engine has`);
+    await withArchive(key, async (archive) => {
+        try {
+            await docker.ok(['save', '--output', archive, plan.reference]);
+            const baseLayers = await baseLayerCount(docker, plan);
+            if (baseLayers > 0) {
+                const dropped = await dropBaseLayers(archive, `${archive}.slim`, baseLayers);
+                await (0,promises_.rename)(`${archive}.slim`, archive);
+                lib_core.info(`the archive leaves out ${dropped} layer(s) of ${plan.base}, which the engine has`);
+            }
+            const cacheId = await cache_saveCache([archive], key);
+            if (cacheId !== -1)
+                lib_core.info(`saved ${plan.reference} to the cache as ${key}`);
         }
-        // A rename: another job saving the same image on this machine never sees half a file.
-        await (0,promises_.rename)(scratch, archive);
-        const cacheId = await cache_saveCache([archive], key);
-        if (cacheId !== -1)
-            lib_core.info(`saved ${plan.reference} to the cache as ${key}`);
-    }
-    catch (error) {
-        const exists = error instanceof ReserveCacheError;
-        const message = `The image was not saved to the cache: ${error.message}`;
-        if (exists)
-            lib_core.info(message);
-        else
-            lib_core.warning(message);
-    }
-    finally {
-        await Promise.all([scratch, `${scratch}.slim`, archive].map(path => (0,promises_.rm)(path, { force: true })));
-    }
+        catch (error) {
+            lib_core.warning(`The image was not saved to the cache: ${error.message}`);
+        }
+    });
 }
 
 // EXTERNAL MODULE: ./src/action/inputs.ts
@@ -99846,7 +100301,8 @@ async function runMain() {
     // First of all: even a main step that fails on its inputs has a post step.
     action_state/* markPost */.OP();
     const inputs = (0,action_inputs/* readInputs */.Ko)();
-    const docker = new core_docker/* Docker */.Jg(lib_core);
+    action_state/* savePostSettings */.xD(inputs);
+    const docker = new core_docker/* Docker */.J(lib_core);
     const probe = await lib_core.group('Probe the host', async () => {
         const found = await probeHost(docker);
         lib_core.info(describeHost(found));
@@ -99860,8 +100316,7 @@ async function runMain() {
     const image = await lib_core.group('Prepare the systemd image', () => prepareImage(docker, inputs.image, inputs.cache, probe.engine.architecture));
     const spec = containerSpec(inputs, image.reference, strategy);
     const containerId = await lib_core.group(`Start ${spec.name}`, async () => {
-        const id = await (0,container/* startContainer */.YI)(docker, spec);
-        action_state/* saveContainer */.NH(id, spec.name);
+        const id = await (0,container/* startContainer */.YI)(docker, spec, created => action_state/* saveContainer */.NH(created, spec.name));
         lib_core.info(`container ${id.slice(0, 12)} started from ${image.reference}`);
         return id;
     });
@@ -99924,7 +100379,7 @@ function checkDegraded(boot, inputs) {
         return;
     const units = boot.failedUnits.join(', ') || 'none listed';
     if (inputs.failOnDegraded) {
-        throw new core_boot/* BootError */.HJ(`systemd is degraded; failed units: ${units}`, false);
+        throw new core_boot/* BootError */.HJ(`systemd is degraded; failed units: ${units}`);
     }
     lib_core.warning(`systemd is degraded; failed units: ${units}`);
 }
@@ -99956,7 +100411,7 @@ function publish(result) {
 /* harmony import */ var _core_diagnose_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3655);
 /* harmony import */ var _core_docker_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(9843);
 /* harmony import */ var _daemon_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9700);
-/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1729);
+/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(915);
 /* harmony import */ var _state_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(3175);
 
 
@@ -99968,10 +100423,18 @@ function publish(result) {
 
 /** The post step: show the journal when something failed, stop systemd, remove the container. */
 async function runPost() {
-    const inputs = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .readInputs */ .Ko)();
-    const docker = new _core_docker_js__WEBPACK_IMPORTED_MODULE_4__/* .Docker */ .Jg(_actions_core__WEBPACK_IMPORTED_MODULE_0__);
-    await cleanUpContainer(docker, inputs);
-    await (0,_daemon_js__WEBPACK_IMPORTED_MODULE_5__/* .restoreDaemon */ .HF)(docker, inputs);
+    const settings = _state_js__WEBPACK_IMPORTED_MODULE_7__/* .savedPostSettings */ .Br();
+    if (!settings) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__.info('The main step stopped at its inputs and changed nothing: nothing to clean up');
+        return;
+    }
+    const docker = new _core_docker_js__WEBPACK_IMPORTED_MODULE_4__/* .Docker */ .J(_actions_core__WEBPACK_IMPORTED_MODULE_0__);
+    try {
+        await cleanUpContainer(docker, settings);
+    }
+    finally {
+        await (0,_daemon_js__WEBPACK_IMPORTED_MODULE_5__/* .restoreDaemon */ .HF)(docker, settings);
+    }
 }
 async function cleanUpContainer(docker, inputs) {
     const container = _state_js__WEBPACK_IMPORTED_MODULE_7__/* .savedContainer */ .vY();
@@ -99998,7 +100461,8 @@ async function cleanUpContainer(docker, inputs) {
 async function journalWanted(docker, containerId, inputs) {
     if (inputs.showJournal !== 'on-failure')
         return inputs.showJournal === 'always';
-    if (['failure', 'cancelled'].includes(inputs.jobStatus))
+    // Inputs are evaluated again for the post step: job-status is the job's status now.
+    if (['failure', 'cancelled'].includes(_actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.JobStatus)))
         return true;
     const failed = await (0,_core_boot_js__WEBPACK_IMPORTED_MODULE_1__/* .failedUnits */ .Z1)(docker, containerId);
     if (failed.length)
@@ -100024,11 +100488,13 @@ async function stopAndRemove(docker, containerId, inputs) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Br: () => (/* binding */ savedPostSettings),
 /* harmony export */   NH: () => (/* binding */ saveContainer),
 /* harmony export */   OP: () => (/* binding */ markPost),
 /* harmony export */   ot: () => (/* binding */ savedDaemonChange),
 /* harmony export */   tl: () => (/* binding */ isPost),
 /* harmony export */   vY: () => (/* binding */ savedContainer),
+/* harmony export */   xD: () => (/* binding */ savePostSettings),
 /* harmony export */   yU: () => (/* binding */ saveDaemonChange)
 /* harmony export */ });
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
@@ -100063,6 +100529,16 @@ function savedDaemonChange() {
     const saved = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getState(_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .State */ .Uw.DaemonConfig);
     return saved ? JSON.parse(saved) : undefined;
 }
+/** Keeps the checked inputs for the post step, which then never reads them again. */
+function savePostSettings(inputs) {
+    const { showJournal, keepContainer, stopTimeout, restoreDaemon } = inputs;
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__.saveState(_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .State */ .Uw.PostSettings, JSON.stringify({ showJournal, keepContainer, stopTimeout, restoreDaemon }));
+}
+/** The post step's settings; undefined when the main step stopped at its inputs. */
+function savedPostSettings() {
+    const saved = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getState(_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .State */ .Uw.PostSettings);
+    return saved ? JSON.parse(saved) : undefined;
+}
 
 
 /***/ }),
@@ -100083,11 +100559,11 @@ function savedDaemonChange() {
 
 /** Why systemd did not come up; the container may still be there to look at. */
 class BootError extends Error {
-    exited;
     exitCode;
-    constructor(message, exited, exitCode) {
+    constructor(message, 
+    /** The container's exit code, when it exited. */
+    exitCode) {
         super(message);
-        this.exited = exited;
         this.exitCode = exitCode;
         this.name = 'BootError';
     }
@@ -100130,7 +100606,7 @@ async function waitForManager(docker, containerId, log, deadline, poll) {
         }
         await (0,node_timers_promises__WEBPACK_IMPORTED_MODULE_0__.setTimeout)(poll);
     }
-    throw new BootError('systemd did not start within the boot timeout', false);
+    throw new BootError('systemd did not start within the boot timeout');
 }
 /**
  * True when the container's init is no longer the shim and has a child: the
@@ -100155,19 +100631,26 @@ async function waitForState(docker, containerId, log, deadline, poll) {
         const state = result.stdout.trim();
         if (state === 'running' || state === 'degraded')
             return state;
+        // Emergency or rescue mode, or a shutdown: no boot to wait for.
+        if (state === 'maintenance' || state === 'stopping') {
+            throw new BootError(`systemd is ${state} instead of booting`);
+        }
         if (state && state !== last)
             log.debug(`systemd is ${state}`);
         last = state || last;
         await (0,node_timers_promises__WEBPACK_IMPORTED_MODULE_0__.setTimeout)(poll);
     }
-    throw new BootError(`systemd did not finish booting within the boot timeout (last state: ${last || 'unknown'})`, false);
+    throw new BootError(`systemd did not finish booting within the boot timeout (last state: ${last || 'unknown'})`);
 }
 async function requireRunning(docker, containerId) {
     const state = await (0,_container_js__WEBPACK_IMPORTED_MODULE_1__/* .inspectState */ .Ko)(docker, containerId);
-    if (!state)
-        throw new BootError('the container disappeared while systemd was booting', true);
+    if (!state) {
+        const engine = await docker.call(['version', '--format', '{{.Server.Version}}']);
+        const gone = engine.exitCode === 0 ? 'the container disappeared' : 'the Docker engine stopped answering';
+        throw new BootError(`${gone} while systemd was booting`);
+    }
     if (!state.running) {
-        throw new BootError(`the container exited with code ${state.exitCode} before systemd was up`, true, state.exitCode);
+        throw new BootError(`the container exited with code ${state.exitCode} before systemd was up`, state.exitCode);
     }
     return state;
 }
@@ -100210,7 +100693,7 @@ async function failedUnits(docker, containerId) {
 /* harmony export */   YI: () => (/* binding */ startContainer),
 /* harmony export */   od: () => (/* binding */ removeContainer)
 /* harmony export */ });
-/* unused harmony exports MANAGED_LABEL, runArgs, parseProcCgroup */
+/* unused harmony exports MANAGED_LABEL, createArgs, parseProcCgroup */
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _shim_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9338);
@@ -100219,12 +100702,12 @@ async function failedUnits(docker, containerId) {
 /** The label every container of this action carries. */
 const MANAGED_LABEL = 'io.github.systemd-container.managed';
 /**
- * The argv of `docker run` for a systemd container, following systemd's
+ * The argv of `docker create` for a systemd container, following systemd's
  * container interface: `container=docker`, tmpfs on /run and /run/lock, a
  * terminal for the boot messages and SIGRTMIN+3 to shut down.
  */
-function runArgs(spec) {
-    const args = ['run', '--detach', '--tty', '--name', spec.name];
+function createArgs(spec) {
+    const args = ['create', '--tty', '--name', spec.name];
     for (const [key, value] of Object.entries({ [MANAGED_LABEL]: 'true', ...spec.labels })) {
         args.push('--label', `${key}=${value}`);
     }
@@ -100244,9 +100727,22 @@ function runArgs(spec) {
     args.push('-c', _shim_js__WEBPACK_IMPORTED_MODULE_1__/* .SHIM_SCRIPT */ .Kx, 'systemd-container-shim', spec.strategy.cgroupSetup);
     return args;
 }
-/** Starts the container and returns its full ID. */
-async function startContainer(docker, spec) {
-    return docker.ok(runArgs(spec));
+/**
+ * Creates the container and hands its ID to `created` before starting it: a
+ * container the engine made but could not start (a port in use, a bad mount)
+ * is removed at once, or by the post step if this process dies first.
+ */
+async function startContainer(docker, spec, created) {
+    const id = await docker.ok(createArgs(spec));
+    created(id);
+    try {
+        await docker.ok(['start', id]);
+    }
+    catch (error) {
+        await removeContainer(docker, id).catch(() => undefined);
+        throw error;
+    }
+    return id;
 }
 /** Reads the container's state from `docker inspect`. */
 async function inspectState(docker, containerId) {
@@ -100257,8 +100753,7 @@ async function inspectState(docker, containerId) {
     return {
         running: Boolean(state.Running),
         exitCode: Number(state.ExitCode ?? 0),
-        pid: Number(state.Pid ?? 0),
-        startedAt: String(state.StartedAt ?? '')
+        pid: Number(state.Pid ?? 0)
     };
 }
 /**
@@ -100267,7 +100762,8 @@ async function inspectState(docker, containerId) {
  */
 async function stopContainer(docker, containerId, timeoutSeconds) {
     const started = Date.now();
-    await docker.ok(['stop', '--time', String(timeoutSeconds), containerId]);
+    // -t: the short form every CLI knows (--time was renamed --timeout in 28).
+    await docker.ok(['stop', '-t', String(timeoutSeconds), containerId]);
     const seconds = (Date.now() - started) / 1000;
     const state = await inspectState(docker, containerId);
     const exitCode = state?.exitCode ?? -1;
@@ -100455,29 +100951,31 @@ class DaemonConfigFile {
         const probe = await this.host.run('test', ['-e', this.path]);
         if (probe.exitCode !== 0)
             return undefined;
-        return Buffer.from(await this.host.ok('cat', [this.path]), 'utf8');
+        return Buffer.from(await this.host.ok('cat', ['--', this.path]), 'utf8');
     }
     /**
      * Replaces the file with `content` in one rename, so the engine never reads
-     * half a file: the new text goes to a file beside it first.
+     * half a file: the new text goes to a file beside it first. A symbolic link
+     * stays a link (its target is replaced), and the mode and owner stay.
      */
     async write(content) {
+        const target = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.realpath)(this.path).catch(() => this.path);
         const scratch = (0,node_path__WEBPACK_IMPORTED_MODULE_4__.join)(process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_3__.tmpdir)(), `daemon-${(0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(4).toString('hex')}.json`);
-        const beside = `${this.path}.systemd-container-${(0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(4).toString('hex')}`;
+        const beside = `${target}.systemd-container-${(0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(4).toString('hex')}`;
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.writeFile)(scratch, content);
         try {
-            await this.host.ok('mkdir', ['-p', (0,node_path__WEBPACK_IMPORTED_MODULE_4__.dirname)(this.path)]);
-            await this.host.ok('install', ['-m', '0644', scratch, beside]);
-            await this.host.ok('mv', ['-f', beside, this.path]);
+            await this.host.ok('mkdir', ['-p', '--', (0,node_path__WEBPACK_IMPORTED_MODULE_4__.dirname)(target)]);
+            await this.host.ok('install', [...(await ownership(target)), '--', scratch, beside]);
+            await this.host.ok('mv', ['-f', '--', beside, target]);
         }
         finally {
             await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rm)(scratch, { force: true });
-            await this.host.run('rm', ['-f', beside]);
+            await this.host.run('rm', ['-f', '--', beside]);
         }
     }
     /** Removes the file. */
     async remove() {
-        await this.host.ok('rm', ['-f', this.path]);
+        await this.host.ok('rm', ['-f', '--', this.path]);
     }
     /**
      * Restarts the engine with the host's service manager and waits until it
@@ -100520,6 +101018,16 @@ class DaemonConfigFile {
         return journal.exitCode === 0 ? journal.stdout.trim() : '(no engine log could be read)';
     }
 }
+/** `install` options that keep a file's mode and owner; 0644 root for a new file. */
+async function ownership(path) {
+    try {
+        const stats = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.stat)(path);
+        return ['-m', (stats.mode & 0o7777).toString(8), '-o', String(stats.uid), '-g', String(stats.gid)];
+    }
+    catch {
+        return ['-m', '0644'];
+    }
+}
 /**
  * Merges `cgroupParent` into the daemon configuration and restarts the
  * engine. Returns undefined when the engine had the value already (no write,
@@ -100542,7 +101050,16 @@ async function applyCgroupParent(file, cgroupParent, log, onWrite) {
     }
     const change = { path: file.path, original: original ? original.toString('base64') : null };
     onWrite(change);
-    await file.write(mergeCgroupParent(original?.toString('utf8'), cgroupParent));
+    try {
+        await file.write(mergeCgroupParent(original?.toString('utf8'), cgroupParent));
+    }
+    catch (error) {
+        // Nothing to undo when the file is as it was (no sudo, say).
+        const now = await file.read().catch(() => undefined);
+        if (now?.equals(original ?? Buffer.alloc(0)) || (!now && !original))
+            onWrite(undefined);
+        throw new DaemonConfigError(`${file.path} could not be written: ${error.message}`);
+    }
     log.info(`${file.path}: cgroup-parent set to ${cgroupParent}${original ? ', other settings kept' : ' (new file)'}`);
     try {
         await file.restartEngine();
@@ -100662,10 +101179,9 @@ function stripTerminalCodes(text) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Bi: () => (/* binding */ DockerError),
-/* harmony export */   Jg: () => (/* binding */ Docker)
+/* harmony export */   B: () => (/* binding */ DockerError),
+/* harmony export */   J: () => (/* binding */ Docker)
 /* harmony export */ });
-/* unused harmony export isEngineUnreachable */
 /* harmony import */ var _actions_exec__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7187);
 
 /** A docker CLI call that exited non-zero. */
@@ -100679,14 +101195,6 @@ class DockerError extends Error {
         this.result = result;
         this.name = 'DockerError';
     }
-    /** True when the CLI could not reach an engine at all. */
-    get engineUnreachable() {
-        return isEngineUnreachable(this.result.stderr);
-    }
-}
-/** Recognises the CLI's words for an engine that does not answer. */
-function isEngineUnreachable(stderr) {
-    return /Cannot connect to the Docker daemon|error during connect|Is the docker daemon running/i.test(stderr);
 }
 /**
  * Runs the docker CLI. Every argument is one argv element; nothing is ever
@@ -100767,12 +101275,19 @@ unified() {
     info "v1 mounts replaced by the container's cgroup2 subtree"
 }
 
+# Every v1 mount must be writable for systemd; the name=systemd one above all.
 remount_v1() {
+  failed=''
   while read -r _ _ _ _ point _; do
     case "$point" in
-      /sys/fs/cgroup|/sys/fs/cgroup/*) mount -o remount,rw "$point" 2>/dev/null ;;
+      /sys/fs/cgroup|/sys/fs/cgroup/*)
+        mount -o remount,rw "$point" 2>/dev/null || failed="$failed $point" ;;
     esac
   done < /proc/self/mountinfo
+  if [ -n "$failed" ]; then
+    info "could not remount read-write:$failed"
+    case "$failed " in *" /sys/fs/cgroup/systemd "*) return 1 ;; esac
+  fi
   info "cgroup v1 mounts remounted read-write"
 }
 
@@ -100812,7 +101327,7 @@ case "$mode" in
       info "systemd $version refuses cgroup v1, and this host has no cgroup2 hierarchy"
       exit ${UNSUPPORTED_CGROUP_EXIT}
     fi
-    remount_v1
+    remount_v1 || exit 1
     ;;
   *) info "unknown cgroup setup: $mode"; exit 2 ;;
 esac

@@ -120,7 +120,8 @@ export function parseFileCommands(text) {
   for (let i = 0; i < lines.length; i++) {
     const heredoc = /^([^=<]+)<<(.+)$/.exec(lines[i])
     if (heredoc) {
-      const end = lines.indexOf(heredoc[2], i + 1)
+      const found = lines.indexOf(heredoc[2], i + 1)
+      const end = found === -1 ? lines.length : found
       values[heredoc[1]] = lines.slice(i + 1, end).join('\n')
       i = end
     } else if (lines[i].includes('=')) {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import { mkdtemp, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -68,6 +69,16 @@ describe('bad input and broken hosts', () => {
     const base = `e2e-bad-base/${what.replace(/\W+/g, '-')}:1`
     await buildBase(engine, base, change)
     await expectFailure({ image: base }, message)
+  })
+
+  it('removes a container that was created but could not start', async () => {
+    const taken = createServer()
+    await new Promise<void>(resolve => taken.listen(18099, '127.0.0.1', resolve))
+    try {
+      await expectFailure({ ports: '127.0.0.1:18099:80' }, /docker start failed: .*(address already in use|port is already allocated)/)
+    } finally {
+      taken.close()
+    }
   })
 
   it('names an image without systemd, with its boot log', async () => {

@@ -79,6 +79,25 @@ describe.each(Object.keys(RUNNER_SUITES) as RunnerSuite[])('cgroup-parent in the
     expect(await runner.ok(['docker', 'ps', '--all', '--quiet'])).toBe('')
   })
 
+  it('refuses to restart an engine that runs other containers', async () => {
+    const service = await runner.ok(['docker', 'run', '--detach', '--name', 'job-service', 'debian:bookworm', 'sleep', '300'])
+    try {
+      const started = await engineStartTime(runner)
+      const run = await job({ 'cgroup-parent': 'docker.slice' })
+      const main = await run.main()
+      expect(main.exitCode).not.toBe(0)
+      expect(main.log).toContain(
+        "input 'cgroup-parent': restarting the engine would stop the running container(s) job-service"
+      )
+      expect((await runner.run(['test', '-e', DAEMON_JSON])).exitCode).not.toBe(0)
+      expect(await engineStartTime(runner)).toBe(started)
+      expect(await runner.ok(['docker', 'inspect', '--format', '{{.State.Running}}', service])).toBe('true')
+      expect((await run.post()).exitCode).toBe(0)
+    } finally {
+      await runner.ok(['docker', 'rm', '--force', service])
+    }
+  })
+
   it('refuses a daemon.json that is not JSON, and leaves it as it is', async () => {
     const broken = '{"log-level": "warn",'
     await runner.ok(['sh', '-c', `printf '%s' '${broken}' > ${DAEMON_JSON}`], { root: true })

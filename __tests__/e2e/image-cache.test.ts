@@ -34,6 +34,12 @@ describe('the image cache', () => {
     return main
   }
 
+  /** The image these tests built from their base, as the engine has it now. */
+  async function builtImage(): Promise<string> {
+    const list = await engine.ok(['images', '--format', '{{.Repository}}:{{.Tag}}', 'systemd-container/e2e-cache-bookworm-base'])
+    return list.split('\n')[0]
+  }
+
   /** Empties the engine of the image, as a new runner would be. */
   async function forget(reference: string) {
     await engine.ok(['image', 'rm', reference])
@@ -68,14 +74,28 @@ describe('the image cache', () => {
   it('builds normally when the cached archive is corrupt, and does not save over the key', async () => {
     const [key] = await service.entries()
     await service.corrupt(key)
-    const { outputs } = await runJob(service.env)
-    await forget(outputs.image)
+    await forget(await builtImage())
 
     const run = await runJob(service.env)
     expect(run.outputs['cache-hit']).toBe('false')
+    expect(run.log).toMatch(/::warning::Failed to restore/)
     expect(run.log).toContain('building systemd-container/')
     expect(run.log).not.toMatch(/::error::/)
     expect(await service.entries()).toEqual([key])
+  })
+
+  it('builds and saves nothing when the build fails', async () => {
+    const before = await service.entries()
+    const job = await createJob({
+      dockerHost: engine.host,
+      inputs: { ...inputs, packages: 'no-such-package-anywhere' },
+      env: service.env
+    })
+    const main = await job.main()
+    expect(main.exitCode).not.toBe(0)
+    expect(main.log).toContain('systemd image could not be built')
+    expect(await service.entries()).toEqual(before)
+    expect((await job.post()).exitCode).toBe(0)
   })
 
   it('warns and goes on when the upload fails', async () => {
@@ -83,7 +103,8 @@ describe('the image cache', () => {
     try {
       const run = await runJob(service.env, { packages: 'procps less' })
       expect(run.outputs['cache-hit']).toBe('false')
-      expect(run.log).toMatch(/::warning::/)
+      expect(run.log).toMatch(/::warning::Failed to save/)
+      expect(run.log).not.toMatch(/::error::/)
       await forget(run.outputs.image)
     } finally {
       service.failUploads(false)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 
-import { ContainerSpec, MANAGED_LABEL, runArgs } from '../../src/core/container.js'
+import { ContainerSpec, MANAGED_LABEL, createArgs } from '../../src/core/container.js'
 import { SHIM_SCRIPT } from '../../src/core/shim.js'
 import { Strategy } from '../../src/core/strategy.js'
 
@@ -25,10 +25,10 @@ function spec(overrides: Partial<ContainerSpec> = {}): ContainerSpec {
   }
 }
 
-describe('runArgs', () => {
+describe('createArgs', () => {
   it('follows the container interface of systemd', () => {
-    const args = runArgs(spec())
-    expect(args.slice(0, 5)).toEqual(['run', '--detach', '--tty', '--name', 'systemd-test'])
+    const args = createArgs(spec())
+    expect(args.slice(0, 4)).toEqual(['create', '--tty', '--name', 'systemd-test'])
     expect(args).toEqual(
       expect.arrayContaining(['--tmpfs', '/run', '--tmpfs', '/run/lock', '--tmpfs', '/tmp', '--env', 'container=docker'])
     )
@@ -36,19 +36,19 @@ describe('runArgs', () => {
   })
 
   it('labels the container as the action’s', () => {
-    const args = runArgs(spec({ labels: { 'io.github.systemd-container.run-id': '42' } }))
+    const args = createArgs(spec({ labels: { 'io.github.systemd-container.run-id': '42' } }))
     expect(args).toContain(`${MANAGED_LABEL}=true`)
     expect(args).toContain('io.github.systemd-container.run-id=42')
   })
 
   it('puts the strategy arguments in as they are', () => {
-    const args = runArgs(spec())
+    const args = createArgs(spec())
     const at = args.indexOf('--cgroupns=private')
     expect(args.slice(at, at + 3)).toEqual(['--cgroupns=private', '--cap-add', 'SYS_ADMIN'])
   })
 
   it('ends with the shim, each part one argv element, and the cgroup setup', () => {
-    const args = runArgs(spec())
+    const args = createArgs(spec())
     expect(args.slice(-7)).toEqual([
       '--entrypoint',
       '/bin/sh',
@@ -61,7 +61,7 @@ describe('runArgs', () => {
   })
 
   it('turns each user value into its own argv elements, never a shell string', () => {
-    const args = runArgs(
+    const args = createArgs(
       spec({
         workspace: '/home/runner/work/repo',
         volumes: ['/srv/cache:/cache:ro'],

@@ -36,6 +36,7 @@ describe('parseEngineInfo', () => {
       rootless: false,
       apparmor: false,
       selinux: false,
+      liveRestore: false,
       architecture: 'x86_64'
     })
   })

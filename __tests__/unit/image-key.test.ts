@@ -326,6 +326,20 @@ describe('contextDigest', () => {
     expect(await contextDigest(dir)).toBe(before)
   })
 
+  it('leaves out what .dockerignore names, as the engine does', async () => {
+    const dir = await folder('a', FILES)
+    await writeFile(join(dir, '.dockerignore'), 'node_modules\n*.log\n!keep.log\n')
+    const before = await contextDigest(dir)
+
+    await mkdir(join(dir, 'node_modules/pkg'), { recursive: true })
+    await writeFile(join(dir, 'node_modules/pkg/index.js'), 'module.exports = 1\n')
+    await writeFile(join(dir, 'build.log'), 'noise\n')
+    expect(await contextDigest(dir)).toBe(before)
+
+    await writeFile(join(dir, 'keep.log'), 'kept by the exception\n')
+    expect(await contextDigest(dir)).not.toBe(before)
+  })
+
   it('ignores a nested .git folder too', async () => {
     const dir = await folder('a', FILES)
     const before = await contextDigest(dir)

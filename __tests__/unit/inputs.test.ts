@@ -63,7 +63,6 @@ describe('readInputs', () => {
       keepContainer: false,
       showJournal: 'on-failure',
       stopTimeout: 30,
-      jobStatus: '',
       cgroupParent: '',
       daemonConfig: '/etc/docker/daemon.json',
       restoreDaemon: true
@@ -102,12 +101,12 @@ describe('readInputs', () => {
   })
 
   describe('lists', () => {
-    it('splits volumes and ports by line and by comma, dropping blanks', () => {
+    it('splits volumes by line only (Docker options hold commas), ports by line and comma', () => {
       const inputs = read({
-        [Input.Volumes]: '/srv:/srv:ro, /data:/data\n\n  /cache:/cache  \n',
+        [Input.Volumes]: '/srv:/srv:ro,z\n/data:/data\n\n  /cache:/cache  \n',
         [Input.Ports]: '8080:80,\n443:443 ,, 9000:9000'
       })
-      expect(inputs.volumes).toEqual(['/srv:/srv:ro', '/data:/data', '/cache:/cache'])
+      expect(inputs.volumes).toEqual(['/srv:/srv:ro,z', '/data:/data', '/cache:/cache'])
       expect(inputs.ports).toEqual(['8080:80', '443:443', '9000:9000'])
     })
 
@@ -197,9 +196,47 @@ describe('readInputs', () => {
       )
     })
 
+    it('stop-timeout that is not whole', () => {
+      expect(refusal({ [Input.StopTimeout]: '2.5' }).message).toBe(
+        "input 'stop-timeout': '2.5' is not a positive whole number of seconds (for example 30)"
+      )
+    })
+
+    it.each([
+      ['--cgroupns=host', "input 'options': --cgroupns is not allowed: the container always gets a private cgroup namespace"],
+      ['--privileged', "input 'options': --privileged is not allowed: use the input 'strategy: privileged'"],
+      ['--entrypoint /bin/bash', "input 'options': --entrypoint is not allowed: systemd must be PID 1"],
+      ['--name=x', "input 'options': --name is not allowed: use the input 'name'"],
+      ['-v /sys/fs/cgroup:/sys/fs/cgroup:rw', "input 'options': '/sys/fs/cgroup:/sys/fs/cgroup:rw' mounts the cgroup tree; the strategy gives systemd its own"]
+    ])('options %p that would undo the isolation', (options, message) => {
+      expect(refusal({ [Input.Options]: options }).message).toBe(message)
+    })
+
+    it('a volume of the cgroup tree', () => {
+      expect(refusal({ [Input.Volumes]: '/sys/fs/cgroup:/sys/fs/cgroup' }).message).toBe(
+        "input 'volumes': '/sys/fs/cgroup:/sys/fs/cgroup' mounts the cgroup tree; the strategy gives systemd its own"
+      )
+    })
+
+    it.each(['curl;sh', '$(id)', '-y'])('package %p', name => {
+      expect(refusal({ [Input.Packages]: `python3 ${name}` }).message).toBe(
+        `input 'packages': '${name}' is not a package name (python3, nginx=1.22.1-9, say)`
+      )
+    })
+
+    it.each(['-v', 'debian:bookworm\nRUN id', 'a b'])('image %p', image => {
+      expect(refusal({ [Input.Image]: image }).message).toMatch(/^input 'image': [\s\S]* is not an image reference/)
+    })
+
+    it('a relative daemon-config', () => {
+      expect(refusal({ [Input.DaemonConfig]: 'daemon.json' }).message).toBe(
+        "input 'daemon-config': 'daemon.json' is not an absolute path (/etc/docker/daemon.json, say)"
+      )
+    })
+
     it('stop-timeout', () => {
       expect(refusal({ [Input.StopTimeout]: '-5' }).message).toBe(
-        "input 'stop-timeout': '-5' is not a positive number of seconds (for example 30)"
+        "input 'stop-timeout': '-5' is not a positive whole number of seconds (for example 30)"
       )
     })
 

@@ -28,6 +28,23 @@ ensure_packages() {
   log "installing ${missing[*]}"
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # From trixie on, docker.io ships the engine alone; the client is docker-cli.
+  if ! command -v docker >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-cli
+  fi
+}
+
+# On a machine booted with systemd, installing docker.io starts Debian's own
+# engine and containerd; the lab runs its engines itself, so stop those.
+stop_packaged_engine() {
+  [ -d /run/systemd/system ] || return 0
+  local unit
+  for unit in docker.socket docker.service containerd.service; do
+    if systemctl is-active --quiet "$unit"; then
+      log "stopping $unit: the lab starts its own engines"
+      systemctl stop "$unit"
+    fi
+  done
 }
 
 rootfs_tar() { echo "$LAB_ROOTFS/$1.tar"; }

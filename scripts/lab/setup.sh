@@ -15,6 +15,7 @@ step() { printf '==> %s\n' "$*"; }
 require_root
 step "packages: $LAB_PACKAGES"
 ensure_packages
+stop_packaged_engine
 step "base images: $LAB_SUITES"
 # shellcheck disable=SC2086 # a list of suite names
 "$here/base-image.sh" $LAB_SUITES

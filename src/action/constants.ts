@@ -43,5 +43,6 @@ export enum State {
   IsPost = 'is-post',
   ContainerId = 'container-id',
   ContainerName = 'container-name',
-  DaemonConfig = 'daemon-config'
+  DaemonConfig = 'daemon-config',
+  PostSettings = 'post-settings'
 }

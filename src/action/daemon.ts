@@ -13,6 +13,7 @@ import { HostProbe } from '../core/host-probe.js'
 import { Input } from './constants.js'
 import { InputError, Inputs } from './inputs.js'
 import * as state from './state.js'
+import { PostSettings } from './state.js'
 
 function configFile(docker: Docker, path: string): DaemonConfigFile {
   return new DaemonConfigFile(path, new HostCommands(), docker, core)
@@ -30,7 +31,23 @@ export async function setCgroupParent(docker: Docker, probe: HostProbe, inputs: 
   if (problem) throw new InputError(Input.CgroupParent, `${problem}; nothing was changed`)
 
   const file = configFile(docker, inputs.daemonConfig)
+  await refuseToStopContainers(docker, probe)
   await applyCgroupParent(file, inputs.cgroupParent, core, state.saveDaemonChange)
+}
+
+/**
+ * A restart stops every running container unless the engine has live-restore:
+ * the job's service containers, or another job's on a shared machine.
+ */
+async function refuseToStopContainers(docker: Docker, probe: HostProbe): Promise<void> {
+  if (probe.engine.liveRestore) return
+  const running = (await docker.ok(['ps', '--format', '{{.Names}}'])).split('\n').filter(Boolean)
+  if (running.length === 0) return
+  throw new InputError(
+    Input.CgroupParent,
+    `restarting the engine would stop the running container(s) ${running.join(', ')}; ` +
+      "set it before they start, or enable the engine's live-restore; nothing was changed"
+  )
 }
 
 /**
@@ -60,7 +77,7 @@ export async function verifyCgroup(
 }
 
 /** Puts back the daemon configuration the main step changed, unless asked not to. */
-export async function restoreDaemon(docker: Docker, inputs: Inputs): Promise<void> {
+export async function restoreDaemon(docker: Docker, inputs: PostSettings): Promise<void> {
   const change = state.savedDaemonChange()
   if (!change) return
 
@@ -72,7 +89,10 @@ export async function restoreDaemon(docker: Docker, inputs: Inputs): Promise<voi
     core.warning('Restarting the engine to restore its configuration stops the kept container too')
   }
   await core.group(`Restore ${change.path}`, async () => {
-    await restoreDaemonConfig(configFile(docker, change.path), change)
+    const file = configFile(docker, change.path)
+    await restoreDaemonConfig(file, change).catch(async (error: Error) => {
+      throw new Error(`${change.path} could not be restored: ${error.message}\nEngine log:\n${await file.engineLog()}`)
+    })
     core.info(change.original === null ? `${change.path} removed, as there was none` : `${change.path} restored byte for byte`)
   })
 }

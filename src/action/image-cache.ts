@@ -23,8 +23,6 @@ export interface PreparedImage {
   id: string
   /** Loaded from the Actions cache. */
   cacheHit: boolean
-  /** Built by this run. */
-  built: boolean
 }
 
 /** The cache key: everything that decides the image, digested. */
@@ -45,19 +43,19 @@ export async function prepareImage(
 ): Promise<PreparedImage> {
   const plan = await planImage(docker, core, request, architecture)
   core.info(`Image: ${plan.description}`)
-  const prepared = (cacheHit: boolean, built: boolean) =>
-    imageId(docker, plan.reference).then(id => ({ reference: plan.reference, id, cacheHit, built }))
+  const prepared = (cacheHit: boolean) =>
+    imageId(docker, plan.reference).then(id => ({ reference: plan.reference, id, cacheHit }))
 
-  if (!plan.build) return prepared(false, false)
+  if (!plan.build) return prepared(false)
   if (await imageExists(docker, plan.reference)) {
     core.info(`${plan.reference} is already on the engine: no build`)
-    return prepared(false, false)
+    return prepared(false)
   }
 
   const key = cacheKey(plan, architecture)
   const cacheReady = useCache && cacheAvailable()
-  if (cacheReady && (await restoreImage(docker, plan, key))) {
-    const loaded = await prepared(true, false).catch(() => undefined)
+  if (cacheReady && (await restoreImage(docker, key))) {
+    const loaded = await prepared(true).catch(() => undefined)
     if (loaded) return loaded
     core.warning(`The cached archive did not hold ${plan.reference}; building instead`)
   }
@@ -66,7 +64,7 @@ export async function prepareImage(
   core.debug(`Dockerfile:\n${plan.build.dockerfile}`)
   await buildImage(docker, plan)
   if (cacheReady) await saveImage(docker, plan, key)
-  return prepared(false, true)
+  return prepared(false)
 }
 
 function cacheAvailable(): boolean {
@@ -76,59 +74,56 @@ function cacheAvailable(): boolean {
 }
 
 /**
- * The cache stores the archive's path in the entry's version, so the path must
- * be the same on every runner (RUNNER_TEMP is not, on self-hosted runners),
- * and two jobs on one machine must not share it unless they share the image:
- * a fixed folder and the key as the name.
+ * Runs `use` with the archive's path. The cache keeps that path relative to
+ * the workspace, in the archive and in the entry's version: so the archive
+ * lives in the workspace, named relative to it, the same on every runner and
+ * private to the job. The folder is gone afterwards.
  */
-async function archivePath(key: string): Promise<string> {
-  const folder = '/tmp/systemd-container'
-  await mkdir(folder, { recursive: true })
-  return join(folder, `${key}.tar`)
+async function withArchive<T>(key: string, use: (archive: string) => Promise<T>): Promise<T> {
+  const previous = process.cwd()
+  process.chdir(process.env.GITHUB_WORKSPACE || previous)
+  const folder = '.systemd-container-cache'
+  try {
+    await mkdir(folder, { recursive: true })
+    return await use(join(folder, `${key}.tar`))
+  } finally {
+    await rm(folder, { recursive: true, force: true })
+    process.chdir(previous)
+  }
 }
 
-async function restoreImage(docker: Docker, plan: ImagePlan, key: string): Promise<boolean> {
-  const archive = await archivePath(key)
-  try {
-    const hit = await cache.restoreCache([archive], key)
-    if (!hit) {
-      core.info(`cache miss for ${key}`)
+async function restoreImage(docker: Docker, key: string): Promise<boolean> {
+  return withArchive(key, async archive => {
+    try {
+      const hit = await cache.restoreCache([archive], key)
+      if (!hit) {
+        core.info(`cache miss for ${key}`)
+        return false
+      }
+      await docker.ok(['load', '--input', archive])
+      core.info(`cache hit: loaded from ${key}`)
+      return true
+    } catch (error) {
+      core.warning(`The cached image could not be used (${(error as Error).message}); building instead`)
       return false
     }
-
-    await docker.ok(['load', '--input', archive])
-    core.info(`cache hit: ${plan.reference} loaded from ${key}`)
-    return true
-  } catch (error) {
-    core.warning(`The cached image could not be used (${(error as Error).message}); building instead`)
-    return false
-  } finally {
-    await rm(archive, { force: true })
-  }
+  })
 }
 
 async function saveImage(docker: Docker, plan: ImagePlan, key: string): Promise<void> {
-  const archive = await archivePath(key)
-  const scratch = `${archive}.${process.pid}`
-  try {
-    await docker.ok(['save', '--output', scratch, plan.reference])
-    const baseLayers = await baseLayerCount(docker, plan)
-    if (baseLayers > 0) {
-      const dropped = await dropBaseLayers(scratch, `${scratch}.slim`, baseLayers)
-      await rename(`${scratch}.slim`, scratch)
-      core.info(`the archive leaves out ${dropped} layer(s) of ${plan.base}, which the engine has`)
+  await withArchive(key, async archive => {
+    try {
+      await docker.ok(['save', '--output', archive, plan.reference])
+      const baseLayers = await baseLayerCount(docker, plan)
+      if (baseLayers > 0) {
+        const dropped = await dropBaseLayers(archive, `${archive}.slim`, baseLayers)
+        await rename(`${archive}.slim`, archive)
+        core.info(`the archive leaves out ${dropped} layer(s) of ${plan.base}, which the engine has`)
+      }
+      const cacheId = await cache.saveCache([archive], key)
+      if (cacheId !== -1) core.info(`saved ${plan.reference} to the cache as ${key}`)
+    } catch (error) {
+      core.warning(`The image was not saved to the cache: ${(error as Error).message}`)
     }
-    // A rename: another job saving the same image on this machine never sees half a file.
-    await rename(scratch, archive)
-
-    const cacheId = await cache.saveCache([archive], key)
-    if (cacheId !== -1) core.info(`saved ${plan.reference} to the cache as ${key}`)
-  } catch (error) {
-    const exists = error instanceof cache.ReserveCacheError
-    const message = `The image was not saved to the cache: ${(error as Error).message}`
-    if (exists) core.info(message)
-    else core.warning(message)
-  } finally {
-    await Promise.all([scratch, `${scratch}.slim`, archive].map(path => rm(path, { force: true })))
-  }
+  })
 }

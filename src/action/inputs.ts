@@ -1,4 +1,5 @@
 import * as core from '@actions/core'
+import { isAbsolute } from 'node:path'
 import { parse as parseShellWords } from 'shell-quote'
 
 import { DEFAULT_DAEMON_CONFIG } from '../core/daemon-config.js'
@@ -25,7 +26,6 @@ export interface Inputs {
   keepContainer: boolean
   showJournal: JournalMode
   stopTimeout: number
-  jobStatus: string
   cgroupParent: string
   daemonConfig: string
   restoreDaemon: boolean
@@ -48,17 +48,16 @@ export function readInputs(): Inputs {
     bootTimeout: positiveNumber(Input.BootTimeout, 120),
     failOnDegraded: boolean(Input.FailOnDegraded, false),
     mountWorkspace: boolean(Input.MountWorkspace, true),
-    volumes: list(Input.Volumes),
-    env: environment(),
+    volumes: volumes(),
+    env: assignments(Input.Env),
     ports: list(Input.Ports),
-    options: shellWords(Input.Options),
+    options: runOptions(),
     name: containerName(),
     keepContainer: boolean(Input.KeepContainer, false),
     showJournal: oneOf(Input.ShowJournal, JOURNAL_MODES, 'on-failure'),
-    stopTimeout: positiveNumber(Input.StopTimeout, 30),
-    jobStatus: core.getInput(Input.JobStatus),
+    stopTimeout: positiveNumber(Input.StopTimeout, 30, { whole: true }),
     cgroupParent: core.getInput(Input.CgroupParent),
-    daemonConfig: core.getInput(Input.DaemonConfig) || DEFAULT_DAEMON_CONFIG,
+    daemonConfig: daemonConfigPath(),
     restoreDaemon: boolean(Input.RestoreDaemon, true)
   }
 }
@@ -71,13 +70,14 @@ function oneOf<T extends string>(input: Input, allowed: readonly T[], fallback: 
   return value as T
 }
 
-function positiveNumber(input: Input, fallback: number): number {
+function positiveNumber(input: Input, fallback: number, options: { whole?: boolean } = {}): number {
   const raw = core.getInput(input)
   if (!raw) return fallback
 
   const value = Number(raw)
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new InputError(input, `'${raw}' is not a positive number of seconds (for example ${fallback})`)
+  const kind = options.whole ? 'whole number' : 'number'
+  if (!Number.isFinite(value) || value <= 0 || (options.whole && !Number.isInteger(value))) {
+    throw new InputError(input, `'${raw}' is not a positive ${kind} of seconds (for example ${fallback})`)
   }
   return value
 }
@@ -99,12 +99,12 @@ function list(input: Input): string[] {
     .filter(Boolean)
 }
 
-/** One KEY=VALUE a line; values may hold commas. */
-function environment(): string[] {
-  const lines = core.getMultilineInput(Input.Env).map(line => line.trim()).filter(Boolean)
+/** One NAME=value a line; values may hold commas. */
+function assignments(input: Input): string[] {
+  const lines = core.getMultilineInput(input).map(line => line.trim()).filter(Boolean)
   for (const line of lines) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(line)) {
-      throw new InputError(Input.Env, `'${line}' is not of the form NAME=value`)
+      throw new InputError(input, `'${line}' is not of the form NAME=value`)
     }
   }
   return lines
@@ -155,6 +155,68 @@ function escapeMidWordHashes(raw: string): string {
   return out
 }
 
+// The container's cgroups are its own: a mount of the host's tree would undo that.
+const CGROUP_TREE = /\/sys\/fs\/cgroup/
+
+/** One volume a line: Docker's own options after the target hold commas. */
+function volumes(): string[] {
+  const lines = core.getMultilineInput(Input.Volumes).map(line => line.trim()).filter(Boolean)
+  for (const line of lines) {
+    if (CGROUP_TREE.test(line)) {
+      throw new InputError(Input.Volumes, `'${line}' mounts the cgroup tree; the strategy gives systemd its own`)
+    }
+  }
+  return lines
+}
+
+/** `docker run` options that would undo what the action sets up, and why. */
+const RESERVED_OPTIONS: Record<string, string> = {
+  '--cgroupns': 'the container always gets a private cgroup namespace',
+  '--privileged': "use the input 'strategy: privileged'",
+  '--entrypoint': 'systemd must be PID 1',
+  '--name': "use the input 'name'",
+  '--stop-signal': 'systemd shuts down on SIGRTMIN+3'
+}
+
+function runOptions(): string[] {
+  const words = shellWords(Input.Options)
+  for (const word of words) {
+    const reason = RESERVED_OPTIONS[word.split('=')[0]]
+    if (reason) throw new InputError(Input.Options, `${word.split('=')[0]} is not allowed: ${reason}`)
+    if (CGROUP_TREE.test(word)) {
+      throw new InputError(Input.Options, `'${word}' mounts the cgroup tree; the strategy gives systemd its own`)
+    }
+  }
+  return words
+}
+
+/** Package names go into the generated Dockerfile: names (with a version or release) only. */
+function packages(): string[] {
+  const names = list(Input.Packages).flatMap(item => item.split(/\s+/))
+  for (const name of names) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._+:~=@/-]*$/.test(name)) {
+      throw new InputError(Input.Packages, `'${name}' is not a package name (python3, nginx=1.22.1-9, say)`)
+    }
+  }
+  return names
+}
+
+function imageReference(): string {
+  const reference = core.getInput(Input.Image) || 'debian:bookworm'
+  if (!/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/.test(reference)) {
+    throw new InputError(Input.Image, `'${reference}' is not an image reference (debian:bookworm, fedora:41, ...)`)
+  }
+  return reference
+}
+
+function daemonConfigPath(): string {
+  const path = core.getInput(Input.DaemonConfig) || DEFAULT_DAEMON_CONFIG
+  if (!isAbsolute(path)) {
+    throw new InputError(Input.DaemonConfig, `'${path}' is not an absolute path (${DEFAULT_DAEMON_CONFIG}, say)`)
+  }
+  return path
+}
+
 function containerName(): string {
   const name = core.getInput(Input.Name)
   if (name && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
@@ -166,21 +228,16 @@ function containerName(): string {
 function imageRequest(): ImageRequest {
   const dockerfile = core.getInput(Input.Dockerfile)
   const context = core.getInput(Input.Context)
-  const buildArgs = core.getMultilineInput(Input.BuildArgs).map(line => line.trim()).filter(Boolean)
+  const buildArgs = assignments(Input.BuildArgs)
 
   if (!dockerfile && (context || buildArgs.length)) {
     const input = context ? Input.Context : Input.BuildArgs
     throw new InputError(input, `applies to your own Dockerfile only; set '${Input.Dockerfile}' too`)
   }
-  for (const arg of buildArgs) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) {
-      throw new InputError(Input.BuildArgs, `'${arg}' is not of the form NAME=value`)
-    }
-  }
 
   return {
-    base: core.getInput(Input.Image) || 'debian:bookworm',
-    packages: list(Input.Packages).flatMap(item => item.split(/\s+/)),
+    base: imageReference(),
+    packages: packages(),
     dockerfile: dockerfile || undefined,
     context: context || undefined,
     buildArgs

@@ -18,6 +18,7 @@ export async function runMain(): Promise<void> {
   // First of all: even a main step that fails on its inputs has a post step.
   state.markPost()
   const inputs = readInputs()
+  state.savePostSettings(inputs)
   const docker = new Docker(core)
 
   const probe = await core.group('Probe the host', async () => {
@@ -41,8 +42,7 @@ export async function runMain(): Promise<void> {
 
   const spec = containerSpec(inputs, image.reference, strategy)
   const containerId = await core.group(`Start ${spec.name}`, async () => {
-    const id = await startContainer(docker, spec)
-    state.saveContainer(id, spec.name)
+    const id = await startContainer(docker, spec, created => state.saveContainer(created, spec.name))
     core.info(`container ${id.slice(0, 12)} started from ${image.reference}`)
     return id
   })
@@ -109,7 +109,7 @@ function checkDegraded(boot: BootResult, inputs: Inputs): void {
 
   const units = boot.failedUnits.join(', ') || 'none listed'
   if (inputs.failOnDegraded) {
-    throw new BootError(`systemd is degraded; failed units: ${units}`, false)
+    throw new BootError(`systemd is degraded; failed units: ${units}`)
   }
   core.warning(`systemd is degraded; failed units: ${units}`)
 }

@@ -5,19 +5,27 @@ import { inspectState, removeContainer, stopContainer } from '../core/container.
 import { journal } from '../core/diagnose.js'
 import { Docker } from '../core/docker.js'
 import { restoreDaemon } from './daemon.js'
-import { Inputs, readInputs } from './inputs.js'
+import { Input } from './constants.js'
 import * as state from './state.js'
+import { PostSettings } from './state.js'
 
 /** The post step: show the journal when something failed, stop systemd, remove the container. */
 export async function runPost(): Promise<void> {
-  const inputs = readInputs()
-  const docker = new Docker(core)
+  const settings = state.savedPostSettings()
+  if (!settings) {
+    core.info('The main step stopped at its inputs and changed nothing: nothing to clean up')
+    return
+  }
 
-  await cleanUpContainer(docker, inputs)
-  await restoreDaemon(docker, inputs)
+  const docker = new Docker(core)
+  try {
+    await cleanUpContainer(docker, settings)
+  } finally {
+    await restoreDaemon(docker, settings)
+  }
 }
 
-async function cleanUpContainer(docker: Docker, inputs: Inputs): Promise<void> {
+async function cleanUpContainer(docker: Docker, inputs: PostSettings): Promise<void> {
   const container = state.savedContainer()
   if (!container) {
     core.info('No container was left by the main step: nothing to clean up')
@@ -44,16 +52,17 @@ async function cleanUpContainer(docker: Docker, inputs: Inputs): Promise<void> {
   await core.group(`Stop ${container.name}`, () => stopAndRemove(docker, container.id, inputs))
 }
 
-async function journalWanted(docker: Docker, containerId: string, inputs: Inputs): Promise<boolean> {
+async function journalWanted(docker: Docker, containerId: string, inputs: PostSettings): Promise<boolean> {
   if (inputs.showJournal !== 'on-failure') return inputs.showJournal === 'always'
-  if (['failure', 'cancelled'].includes(inputs.jobStatus)) return true
+  // Inputs are evaluated again for the post step: job-status is the job's status now.
+  if (['failure', 'cancelled'].includes(core.getInput(Input.JobStatus))) return true
 
   const failed = await failedUnits(docker, containerId)
   if (failed.length) core.info(`Failed units in the container: ${failed.join(', ')}`)
   return failed.length > 0
 }
 
-async function stopAndRemove(docker: Docker, containerId: string, inputs: Inputs): Promise<void> {
+async function stopAndRemove(docker: Docker, containerId: string, inputs: PostSettings): Promise<void> {
   const stop = await stopContainer(docker, containerId, inputs.stopTimeout)
   if (stop.clean) {
     core.info(`systemd shut down cleanly in ${stop.seconds.toFixed(1)} s (exit code ${stop.exitCode})`)

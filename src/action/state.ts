@@ -2,6 +2,7 @@ import * as core from '@actions/core'
 
 import { DaemonConfigChange } from '../core/daemon-config.js'
 import { State } from './constants.js'
+import { Inputs } from './inputs.js'
 
 /** True when this process runs as the post step. */
 export const isPost = (): boolean => core.getState(State.IsPost) === 'true'
@@ -35,4 +36,19 @@ export function saveDaemonChange(change: DaemonConfigChange | undefined): void {
 export function savedDaemonChange(): DaemonConfigChange | undefined {
   const saved = core.getState(State.DaemonConfig)
   return saved ? (JSON.parse(saved) as DaemonConfigChange) : undefined
+}
+
+/** The inputs the post step acts on, as the main step read and checked them. */
+export type PostSettings = Pick<Inputs, 'showJournal' | 'keepContainer' | 'stopTimeout' | 'restoreDaemon'>
+
+/** Keeps the checked inputs for the post step, which then never reads them again. */
+export function savePostSettings(inputs: Inputs): void {
+  const { showJournal, keepContainer, stopTimeout, restoreDaemon } = inputs
+  core.saveState(State.PostSettings, JSON.stringify({ showJournal, keepContainer, stopTimeout, restoreDaemon }))
+}
+
+/** The post step's settings; undefined when the main step stopped at its inputs. */
+export function savedPostSettings(): PostSettings | undefined {
+  const saved = core.getState(State.PostSettings)
+  return saved ? (JSON.parse(saved) as PostSettings) : undefined
 }

@@ -21,7 +21,7 @@ export interface BootResult {
 export class BootError extends Error {
   constructor(
     message: string,
-    readonly exited: boolean,
+    /** The container's exit code, when it exited. */
     readonly exitCode?: number
   ) {
     super(message)
@@ -86,7 +86,7 @@ async function waitForManager(
     }
     await sleep(poll)
   }
-  throw new BootError('systemd did not start within the boot timeout', false)
+  throw new BootError('systemd did not start within the boot timeout')
 }
 
 /**
@@ -119,21 +119,28 @@ async function waitForState(
     const state = result.stdout.trim()
 
     if (state === 'running' || state === 'degraded') return state
+    // Emergency or rescue mode, or a shutdown: no boot to wait for.
+    if (state === 'maintenance' || state === 'stopping') {
+      throw new BootError(`systemd is ${state} instead of booting`)
+    }
     if (state && state !== last) log.debug(`systemd is ${state}`)
     last = state || last
     await sleep(poll)
   }
   throw new BootError(
-    `systemd did not finish booting within the boot timeout (last state: ${last || 'unknown'})`,
-    false
+    `systemd did not finish booting within the boot timeout (last state: ${last || 'unknown'})`
   )
 }
 
 async function requireRunning(docker: Docker, containerId: string) {
   const state = await inspectState(docker, containerId)
-  if (!state) throw new BootError('the container disappeared while systemd was booting', true)
+  if (!state) {
+    const engine = await docker.call(['version', '--format', '{{.Server.Version}}'])
+    const gone = engine.exitCode === 0 ? 'the container disappeared' : 'the Docker engine stopped answering'
+    throw new BootError(`${gone} while systemd was booting`)
+  }
   if (!state.running) {
-    throw new BootError(`the container exited with code ${state.exitCode} before systemd was up`, true, state.exitCode)
+    throw new BootError(`the container exited with code ${state.exitCode} before systemd was up`, state.exitCode)
   }
   return state
 }

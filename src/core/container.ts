@@ -32,12 +32,12 @@ export interface StopResult {
 }
 
 /**
- * The argv of `docker run` for a systemd container, following systemd's
+ * The argv of `docker create` for a systemd container, following systemd's
  * container interface: `container=docker`, tmpfs on /run and /run/lock, a
  * terminal for the boot messages and SIGRTMIN+3 to shut down.
  */
-export function runArgs(spec: ContainerSpec): string[] {
-  const args = ['run', '--detach', '--tty', '--name', spec.name]
+export function createArgs(spec: ContainerSpec): string[] {
+  const args = ['create', '--tty', '--name', spec.name]
 
   for (const [key, value] of Object.entries({ [MANAGED_LABEL]: 'true', ...spec.labels })) {
     args.push('--label', `${key}=${value}`)
@@ -58,9 +58,25 @@ export function runArgs(spec: ContainerSpec): string[] {
   return args
 }
 
-/** Starts the container and returns its full ID. */
-export async function startContainer(docker: Docker, spec: ContainerSpec): Promise<string> {
-  return docker.ok(runArgs(spec))
+/**
+ * Creates the container and hands its ID to `created` before starting it: a
+ * container the engine made but could not start (a port in use, a bad mount)
+ * is removed at once, or by the post step if this process dies first.
+ */
+export async function startContainer(
+  docker: Docker,
+  spec: ContainerSpec,
+  created: (id: string) => void
+): Promise<string> {
+  const id = await docker.ok(createArgs(spec))
+  created(id)
+  try {
+    await docker.ok(['start', id])
+  } catch (error) {
+    await removeContainer(docker, id).catch(() => undefined)
+    throw error
+  }
+  return id
 }
 
 /** The engine's view of a container's state, or undefined when it is gone. */
@@ -68,7 +84,6 @@ export interface ContainerState {
   running: boolean
   exitCode: number
   pid: number
-  startedAt: string
 }
 
 /** Reads the container's state from `docker inspect`. */
@@ -83,8 +98,7 @@ export async function inspectState(
   return {
     running: Boolean(state.Running),
     exitCode: Number(state.ExitCode ?? 0),
-    pid: Number(state.Pid ?? 0),
-    startedAt: String(state.StartedAt ?? '')
+    pid: Number(state.Pid ?? 0)
   }
 }
 
@@ -98,7 +112,8 @@ export async function stopContainer(
   timeoutSeconds: number
 ): Promise<StopResult> {
   const started = Date.now()
-  await docker.ok(['stop', '--time', String(timeoutSeconds), containerId])
+  // -t: the short form every CLI knows (--time was renamed --timeout in 28).
+  await docker.ok(['stop', '-t', String(timeoutSeconds), containerId])
   const seconds = (Date.now() - started) / 1000
   const state = await inspectState(docker, containerId)
   const exitCode = state?.exitCode ?? -1

@@ -1,6 +1,6 @@
 import * as exec from '@actions/exec'
 import { randomBytes } from 'node:crypto'
-import { readFile, rm, writeFile } from 'node:fs/promises'
+import { readFile, realpath, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -115,30 +115,32 @@ export class DaemonConfigFile {
     }
     const probe = await this.host.run('test', ['-e', this.path])
     if (probe.exitCode !== 0) return undefined
-    return Buffer.from(await this.host.ok('cat', [this.path]), 'utf8')
+    return Buffer.from(await this.host.ok('cat', ['--', this.path]), 'utf8')
   }
 
   /**
    * Replaces the file with `content` in one rename, so the engine never reads
-   * half a file: the new text goes to a file beside it first.
+   * half a file: the new text goes to a file beside it first. A symbolic link
+   * stays a link (its target is replaced), and the mode and owner stay.
    */
   async write(content: Buffer | string): Promise<void> {
+    const target = await realpath(this.path).catch(() => this.path)
     const scratch = join(process.env.RUNNER_TEMP || tmpdir(), `daemon-${randomBytes(4).toString('hex')}.json`)
-    const beside = `${this.path}.systemd-container-${randomBytes(4).toString('hex')}`
+    const beside = `${target}.systemd-container-${randomBytes(4).toString('hex')}`
     await writeFile(scratch, content)
     try {
-      await this.host.ok('mkdir', ['-p', dirname(this.path)])
-      await this.host.ok('install', ['-m', '0644', scratch, beside])
-      await this.host.ok('mv', ['-f', beside, this.path])
+      await this.host.ok('mkdir', ['-p', '--', dirname(target)])
+      await this.host.ok('install', [...(await ownership(target)), '--', scratch, beside])
+      await this.host.ok('mv', ['-f', '--', beside, target])
     } finally {
       await rm(scratch, { force: true })
-      await this.host.run('rm', ['-f', beside])
+      await this.host.run('rm', ['-f', '--', beside])
     }
   }
 
   /** Removes the file. */
   async remove(): Promise<void> {
-    await this.host.ok('rm', ['-f', this.path])
+    await this.host.ok('rm', ['-f', '--', this.path])
   }
 
   /**
@@ -184,6 +186,16 @@ export class DaemonConfigFile {
   }
 }
 
+/** `install` options that keep a file's mode and owner; 0644 root for a new file. */
+async function ownership(path: string): Promise<string[]> {
+  try {
+    const stats = await stat(path)
+    return ['-m', (stats.mode & 0o7777).toString(8), '-o', String(stats.uid), '-g', String(stats.gid)]
+  } catch {
+    return ['-m', '0644']
+  }
+}
+
 /** What the action changed, so that the post step can put it back. */
 export interface DaemonConfigChange {
   path: string
@@ -219,7 +231,14 @@ export async function applyCgroupParent(
 
   const change = { path: file.path, original: original ? original.toString('base64') : null }
   onWrite(change)
-  await file.write(mergeCgroupParent(original?.toString('utf8'), cgroupParent))
+  try {
+    await file.write(mergeCgroupParent(original?.toString('utf8'), cgroupParent))
+  } catch (error) {
+    // Nothing to undo when the file is as it was (no sudo, say).
+    const now = await file.read().catch(() => undefined)
+    if (now?.equals(original ?? Buffer.alloc(0)) || (!now && !original)) onWrite(undefined)
+    throw new DaemonConfigError(`${file.path} could not be written: ${(error as Error).message}`)
+  }
   log.info(`${file.path}: cgroup-parent set to ${cgroupParent}${original ? ', other settings kept' : ' (new file)'}`)
 
   try {

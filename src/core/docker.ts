@@ -27,17 +27,6 @@ export class DockerError extends Error {
     this.name = 'DockerError'
   }
 
-  /** True when the CLI could not reach an engine at all. */
-  get engineUnreachable(): boolean {
-    return isEngineUnreachable(this.result.stderr)
-  }
-}
-
-/** Recognises the CLI's words for an engine that does not answer. */
-export function isEngineUnreachable(stderr: string): boolean {
-  return /Cannot connect to the Docker daemon|error during connect|Is the docker daemon running/i.test(
-    stderr
-  )
 }
 
 /**

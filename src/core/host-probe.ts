@@ -21,6 +21,8 @@ export interface EngineInfo {
   rootless: boolean
   apparmor: boolean
   selinux: boolean
+  /** Containers keep running while the engine restarts. */
+  liveRestore: boolean
   architecture: string
 }
 
@@ -112,6 +114,7 @@ export function parseEngineInfo(json: string): EngineInfo {
     rootless: securityOptions.includes('rootless'),
     apparmor: securityOptions.includes('apparmor'),
     selinux: securityOptions.includes('selinux'),
+    liveRestore: Boolean(info.LiveRestoreEnabled),
     architecture: String(info.Architecture ?? 'unknown')
   }
 }

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
 import { lstat, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
+import { dirname, join, relative } from 'node:path'
+
+import * as dockerignoreModule from '@balena/dockerignore'
 
 import { BaseFacts, generateDockerfile, KNOWN_TOOLS, packageManagerFor, parseOsRelease } from './distro.js'
 import { Docker, DockerError } from './docker.js'
@@ -64,7 +66,8 @@ export async function planImage(
 
   if (request.dockerfile) {
     const dockerfile = await readUserFile(request.dockerfile)
-    const context = request.context || '.'
+    // Without a context, the Dockerfile's own folder: not the whole checkout.
+    const context = request.context || dirname(request.dockerfile)
     const ingredients = { ...common, dockerfile, context: await contextDigest(context) }
     return {
       reference: imageTag('custom', ingredients),
@@ -225,9 +228,10 @@ async function readUserFile(path: string): Promise<string> {
 }
 
 /**
- * A digest of the build context: every file's path, permission bits and
- * content, and every symbolic link's target. Each part is length-prefixed, so
- * no two different contexts can run together into the same bytes.
+ * A digest of the build context as the engine gets it: every file that
+ * .dockerignore lets through (and never .git), with its path, permission
+ * bits and content, and every symbolic link's target. Each part is
+ * length-prefixed, so no two different contexts run together into the same bytes.
  */
 export async function contextDigest(context: string): Promise<string> {
   let entries
@@ -237,21 +241,34 @@ export async function contextDigest(context: string): Promise<string> {
     throw new ImageError(`input 'context': cannot read the folder '${context}'`)
   }
 
+  const ignored = await ignoredBy(context)
   const paths = entries
     .filter(entry => entry.isFile() || entry.isSymbolicLink())
-    .map(entry => join(entry.parentPath, entry.name))
-    .filter(path => !relative(context, path).split('/').includes('.git'))
+    .map(entry => relative(context, join(entry.parentPath, entry.name)))
+    .filter(path => !path.split('/').includes('.git') && !ignored(path))
     .sort()
 
   const hash = createHash('sha256')
   const part = (data: string | Buffer) => hash.update(`${Buffer.byteLength(data)}:`).update(data)
   for (const path of paths) {
-    const stats = await lstat(path)
-    part(relative(context, path))
+    const full = join(context, path)
+    const stats = await lstat(full)
+    part(path)
     part((stats.mode & 0o7777).toString(8))
-    part(stats.isSymbolicLink() ? `-> ${await readlink(path)}` : await readFile(path))
+    part(stats.isSymbolicLink() ? `-> ${await readlink(full)}` : await readFile(full))
   }
   return hash.digest('hex')
+}
+
+/** The context's .dockerignore as a test of relative paths; nothing is ignored without one. */
+async function ignoredBy(context: string): Promise<(path: string) => boolean> {
+  const rules = await readFile(join(context, '.dockerignore'), 'utf8').catch(() => '')
+  // A CommonJS module whose types say otherwise: its function is the namespace's default.
+  const factory = dockerignoreModule.default as unknown as () => {
+    add(rules: string[]): { ignores(path: string): boolean }
+  }
+  const matcher = factory().add(rules.split('\n'))
+  return path => matcher.ignores(path)
 }
 
 function lastLines(result: { stdout: string; stderr: string }): string {

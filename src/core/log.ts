@@ -8,9 +8,3 @@ export interface Log {
   debug(message: string): void
 }
 
-/** A log that drops everything, for callers that do not want one. */
-export const silentLog: Log = {
-  info: () => undefined,
-  warning: () => undefined,
-  debug: () => undefined
-}

@@ -43,12 +43,19 @@ unified() {
     info "v1 mounts replaced by the container's cgroup2 subtree"
 }
 
+# Every v1 mount must be writable for systemd; the name=systemd one above all.
 remount_v1() {
+  failed=''
   while read -r _ _ _ _ point _; do
     case "$point" in
-      /sys/fs/cgroup|/sys/fs/cgroup/*) mount -o remount,rw "$point" 2>/dev/null ;;
+      /sys/fs/cgroup|/sys/fs/cgroup/*)
+        mount -o remount,rw "$point" 2>/dev/null || failed="$failed $point" ;;
     esac
   done < /proc/self/mountinfo
+  if [ -n "$failed" ]; then
+    info "could not remount read-write:$failed"
+    case "$failed " in *" /sys/fs/cgroup/systemd "*) return 1 ;; esac
+  fi
   info "cgroup v1 mounts remounted read-write"
 }
 
@@ -88,7 +95,7 @@ case "$mode" in
       info "systemd $version refuses cgroup v1, and this host has no cgroup2 hierarchy"
       exit ${UNSUPPORTED_CGROUP_EXIT}
     fi
-    remount_v1
+    remount_v1 || exit 1
     ;;
   *) info "unknown cgroup setup: $mode"; exit 2 ;;
 esac
