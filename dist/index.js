@@ -42650,7 +42650,8 @@ const RESERVED_OPTIONS = {
     '--privileged': "use the input 'strategy: privileged'",
     '--entrypoint': 'systemd must be PID 1',
     '--name': "use the input 'name'",
-    '--stop-signal': 'systemd shuts down on SIGRTMIN+3'
+    '--stop-signal': 'systemd shuts down on SIGRTMIN+3',
+    '--rm': 'the post step removes the container after a clean shutdown'
 };
 function runOptions() {
     const words = shellWords(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Options);
@@ -100127,7 +100128,7 @@ async function readUserFile(path) {
         return await (0,promises_.readFile)(path, 'utf8');
     }
     catch {
-        throw new ImageError(`input 'dockerfile': cannot read '${path}'`);
+        throw new ImageError(`input 'dockerfile': cannot read '${path}' (looked at ${(0,external_node_path_.resolve)(path)})`);
     }
 }
 /**
@@ -101276,12 +101277,16 @@ unified() {
 }
 
 # Every v1 mount must be writable for systemd; the name=systemd one above all.
+# docker makes them read-only bind mounts: the flag belongs to the bind mount,
+# so "remount,bind,rw" clears it where a plain remount is refused.
 remount_v1() {
   failed=''
   while read -r _ _ _ _ point _; do
     case "$point" in
       /sys/fs/cgroup|/sys/fs/cgroup/*)
-        mount -o remount,rw "$point" 2>/dev/null || failed="$failed $point" ;;
+        mount -o remount,bind,rw "$point" 2>/dev/null ||
+          mount -o remount,rw "$point" 2>/dev/null ||
+          failed="$failed $point" ;;
     esac
   done < /proc/self/mountinfo
   if [ -n "$failed" ]; then

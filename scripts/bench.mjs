@@ -63,11 +63,12 @@ async function freshBase() {
 
 /** One job: main step timed, post step after; throws when either fails or the case is not what it claims. */
 async function run(name, env) {
-  const job = await createJob({ dockerHost: host, inputs: { image: base }, env })
+  const job = await createJob({ dockerHost: host, inputs: { image: base }, env, jobName: 'bench' })
   const start = performance.now()
   const main = await job.main()
   const seconds = (performance.now() - start) / 1000
   const post = await job.post()
+  await job.remove()
 
   const problem =
     main.exitCode !== 0 ? `main step exited ${main.exitCode}`

@@ -19,7 +19,14 @@ const inputs = Object.fromEntries(
     })
 )
 
-const job = await createJob({ inputs, echo: true })
+let job
+try {
+  job = await createJob({ inputs, echo: true, jobName: 'local' })
+} catch (error) {
+  console.error(error.message)
+  process.exit(2)
+}
+console.log(`workspace (mounted in the container): ${job.workspace}\n`)
 const main = await job.main()
 console.log('\n== outputs')
 for (const [name, value] of Object.entries(main.outputs)) console.log(`${name}: ${value}`)
@@ -30,10 +37,12 @@ if (main.exitCode === 0 && id) {
   console.log(execFileSync('docker', ['exec', id, 'systemctl', 'is-system-running'], { encoding: 'utf8' }).trim())
 }
 
-if (keep) {
-  console.log(`\nkept: docker exec -it ${id} bash; docker rm -f ${id} when done`)
+if (keep && id) {
+  const name = main.outputs['container-name']
+  console.log(`\nkept: docker exec -it ${name} bash; when done: docker stop ${name} && docker rm ${name}`)
 } else {
   console.log('\n== post step')
   await job.post()
+  await job.remove()
 }
 process.exitCode = main.exitCode

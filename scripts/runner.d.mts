@@ -11,6 +11,8 @@ export interface Job {
   main(): Promise<StepResult>
   post(): Promise<StepResult>
   workspace: string
+  /** Removes the job's files (outputs, state, workspace). */
+  remove(): Promise<void>
 }
 
 /** Where and how the bundle runs when not by this process's node. */
@@ -32,10 +34,14 @@ export interface JobOptions {
   /** What `${{ job.status }}` gives the post step. */
   jobStatus?: string
   env?: Record<string, string>
+  /** GITHUB_JOB, which the container's name starts with (default e2e). */
+  jobName?: string
   /** Copy the bundle's output to this process's stdout as it comes. */
   echo?: boolean
 }
 
 export const REPO: string
 export function createJob(options: JobOptions): Promise<Job>
+/** Removes the files of every job this process created. */
+export function removeAllJobs(): Promise<void>
 export function parseFileCommands(text: string): Record<string, string>

@@ -3,7 +3,7 @@
 // and GITHUB_ENV files, and the main step's state as STATE_* for the post step.
 // Shared by the end-to-end tests, scripts/local-run.mjs and scripts/bench.mjs.
 import { execFile } from 'node:child_process'
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -21,6 +21,7 @@ const BUNDLE = join(REPO, 'dist', 'index.js')
 export async function createJob(options) {
   const place = options.place ?? LOCAL
   const home = await mkdtemp(join(place.hostRoot ?? tmpdir(), 'systemd-container-job-'))
+  homes.add(home)
   await chmod(home, 0o777)
   const inside = path => (place.inside ? join(place.inside, basename(home), path) : join(home, path))
   await mkdir(join(home, 'workspace'))
@@ -42,7 +43,7 @@ export async function createJob(options) {
       ...stateVariables(phase === 'post' ? mainState : {}),
       GITHUB_WORKSPACE: inside('workspace'),
       GITHUB_RUN_ID: String(process.pid),
-      GITHUB_JOB: 'e2e',
+      GITHUB_JOB: options.jobName ?? 'e2e',
       RUNNER_TEMP: inside(''),
       ...(options.dockerHost ? { DOCKER_HOST: options.dockerHost } : {}),
       ...options.env
@@ -60,7 +61,20 @@ export async function createJob(options) {
     return result
   }
 
-  return { main: () => step('main'), post: () => step('post'), workspace: inside('workspace') }
+  return {
+    main: () => step('main'),
+    post: () => step('post'),
+    workspace: inside('workspace'),
+    remove: () => rm(home, { recursive: true, force: true })
+  }
+}
+
+const homes = new Set()
+
+/** Removes the files of every job this process created. */
+export async function removeAllJobs() {
+  await Promise.all([...homes].map(home => rm(home, { recursive: true, force: true })))
+  homes.clear()
 }
 
 /** The bundle run by this process's node, on this machine. */
@@ -80,7 +94,9 @@ function baseEnvironment() {
 async function inputVariables(given, jobStatus) {
   const action = parseYaml(await readFile(join(REPO, 'action.yml'), 'utf8'))
   for (const name of Object.keys(given)) {
-    if (!(name in action.inputs)) throw new Error(`input '${name}' is not in action.yml`)
+    if (!(name in action.inputs)) {
+      throw new Error(`'${name}' is not an input of the action; its inputs: ${Object.keys(action.inputs).join(', ')}`)
+    }
   }
 
   const env = {}

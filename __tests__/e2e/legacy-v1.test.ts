@@ -56,6 +56,7 @@ describe('a runner with cgroup v1 and no cgroup2 hierarchy', () => {
     expect(main.exitCode).toBe(0)
     const id = main.outputs['container-id']
     expect(await engine.ok(['logs', id])).toContain('cgroup v1 mounts remounted read-write')
+    expect(main.outputs['cgroup-path']).toBe(`/docker/${id}/init.scope`)
     expect(await engine.ok(['exec', id, 'systemctl', 'is-system-running'])).toMatch(/^(running|degraded)$/)
     const during = newCgroups(before, await cgroupSnapshot())
     expect(during.some(dir => dir.includes(`${id}/init.scope`))).toBe(true)

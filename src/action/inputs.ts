@@ -175,7 +175,8 @@ const RESERVED_OPTIONS: Record<string, string> = {
   '--privileged': "use the input 'strategy: privileged'",
   '--entrypoint': 'systemd must be PID 1',
   '--name': "use the input 'name'",
-  '--stop-signal': 'systemd shuts down on SIGRTMIN+3'
+  '--stop-signal': 'systemd shuts down on SIGRTMIN+3',
+  '--rm': 'the post step removes the container after a clean shutdown'
 }
 
 function runOptions(): string[] {

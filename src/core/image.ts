@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { lstat, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join, relative } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 
 import * as dockerignoreModule from '@balena/dockerignore'
 
@@ -223,7 +223,7 @@ async function readUserFile(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8')
   } catch {
-    throw new ImageError(`input 'dockerfile': cannot read '${path}'`)
+    throw new ImageError(`input 'dockerfile': cannot read '${path}' (looked at ${resolve(path)})`)
   }
 }
 

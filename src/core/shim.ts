@@ -44,12 +44,16 @@ unified() {
 }
 
 # Every v1 mount must be writable for systemd; the name=systemd one above all.
+# docker makes them read-only bind mounts: the flag belongs to the bind mount,
+# so "remount,bind,rw" clears it where a plain remount is refused.
 remount_v1() {
   failed=''
   while read -r _ _ _ _ point _; do
     case "$point" in
       /sys/fs/cgroup|/sys/fs/cgroup/*)
-        mount -o remount,rw "$point" 2>/dev/null || failed="$failed $point" ;;
+        mount -o remount,bind,rw "$point" 2>/dev/null ||
+          mount -o remount,rw "$point" 2>/dev/null ||
+          failed="$failed $point" ;;
     esac
   done < /proc/self/mountinfo
   if [ -n "$failed" ]; then
