@@ -127,9 +127,14 @@ rootfs_tarball() (
   # shellcheck disable=SC2064 # expand now: the locals are gone at EXIT
   trap "remove_tree '$dir'; rm -f '$tmp'" EXIT
   log "debootstrap $* (log: $logfile)"
+  # A second try for a download cut off halfway; debootstrap has no retries.
   if ! debootstrap "$@" "$dir" "$LAB_MIRROR" >"$logfile" 2>&1; then
-    tail -n 20 "$logfile" >&2
-    die "debootstrap $* failed"
+    log "debootstrap $* failed once; trying again"
+    remove_tree "$dir" && mkdir -m 755 "$dir"
+    if ! debootstrap "$@" "$dir" "$LAB_MIRROR" >"$logfile" 2>&1; then
+      tail -n 20 "$logfile" >&2
+      die "debootstrap $* failed"
+    fi
   fi
   no_valid_until "$dir"
   "$customize" "$dir"
