@@ -99,7 +99,11 @@ export function newCgroups(before: Set<string>, after: Set<string>): string[] {
 /**
  * The cgroups that belong to no container: what a systemd that escaped its
  * own subtree would create (init.scope or system.slice beside the engine's).
+ * The cgroupfs driver's parent folder, `<hierarchy>/docker`, is the engine's
+ * own: runc makes it for the first container after the host boots.
  */
 export function outsideContainers(dirs: string[]): string[] {
-  return dirs.filter(dir => !/\/docker[/-][0-9a-f]{64}(\.scope)?(\/|$)/.test(dir))
+  const inContainer = /\/docker[/-][0-9a-f]{64}(\.scope)?(\/|$)/
+  const engineParent = /^\/sys\/fs\/cgroup(\/[a-z_,]+)?\/docker$/
+  return dirs.filter(dir => !inContainer.test(dir) && !engineParent.test(dir))
 }
