@@ -65,6 +65,45 @@ describe.each(Object.keys(RUNNER_SUITES) as RunnerSuite[])('cgroup-parent in the
     expect(await runner.ok(['docker', 'info', '--format', '{{.LoggingDriver}}'])).toBe('json-file')
   })
 
+  it('leaves the change in place when restore-daemon is false', async () => {
+    const run = await job({ 'cgroup-parent': 'docker.slice', 'restore-daemon': 'false' })
+    expect((await run.main()).exitCode).toBe(0)
+
+    const post = await run.post()
+    expect(post.exitCode).toBe(0)
+    expect(post.log).toContain(`${DAEMON_JSON} keeps its cgroup-parent, as restore-daemon is false`)
+    expect(JSON.parse(await runner.ok(['cat', DAEMON_JSON]))).toEqual({ 'cgroup-parent': 'docker.slice' })
+    expect(await runner.ok(['docker', 'ps', '--all', '--quiet'])).toBe('')
+    expect(await freshContainerCgroup(runner)).toMatch(/^\/docker\.slice\/docker-[0-9a-f]{64}\.scope$/)
+  })
+
+  it('changes the file named by daemon-config, where the engine reads its settings', async () => {
+    const custom = '/etc/docker/ci.json'
+    const original = '{"log-level": "warn"}'
+    await runner.ok(
+      ['sh', '-c', `echo 'DOCKER_OPTS="--config-file ${custom}"' > /etc/default/docker && printf '%s' '${original}' > ${custom}`],
+      { root: true }
+    )
+    await setDaemonJson(runner, undefined)
+    try {
+      const run = await job({ 'cgroup-parent': 'docker.slice', 'daemon-config': custom })
+      const main = await run.main()
+      expect(main.exitCode).toBe(0)
+      expect(main.outputs['cgroup-path']).toMatch(/^\/docker\.slice\/docker-[0-9a-f]{64}\.scope\//)
+      expect(JSON.parse(await runner.ok(['cat', custom]))).toEqual({ 'log-level': 'warn', 'cgroup-parent': 'docker.slice' })
+      expect((await runner.run(['test', '-e', DAEMON_JSON])).exitCode).not.toBe(0)
+
+      const post = await run.post()
+      expect(post.exitCode).toBe(0)
+      expect(post.log).toContain(`${custom} restored byte for byte`)
+      expect(await runner.ok(['cat', custom])).toBe(original)
+      expect(await freshContainerCgroup(runner)).toMatch(/^\/system\.slice\//)
+    } finally {
+      await runner.ok(['rm', '-f', '/etc/default/docker', custom], { root: true })
+      await setDaemonJson(runner, undefined)
+    }
+  })
+
   it('refuses a value that does not fit the systemd driver, and touches nothing', async () => {
     const started = await engineStartTime(runner)
     const run = await job({ 'cgroup-parent': 'docker' })
