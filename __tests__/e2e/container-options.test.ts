@@ -47,6 +47,37 @@ describe('container inputs and the post step', () => {
     expect((await job.post()).exitCode).toBe(0)
   })
 
+  it('builds with build-args, takes the given name, leaves the workspace out, and kills after stop-timeout', async () => {
+    const name = `e2e-named-${process.pid}`
+    const job = await createJob({
+      dockerHost: engine.host,
+      inputs: {
+        dockerfile: join(DEGRADED, 'Dockerfile'),
+        'build-args': 'BASE=debian:trixie',
+        name,
+        'mount-workspace': 'false',
+        'stop-timeout': '2'
+      }
+    })
+    const main = await job.main()
+    expect(main.exitCode).toBe(0)
+    expect(main.outputs['container-name']).toBe(name)
+    expect(main.outputs['systemd-version']).toBe('257')
+    const id = main.outputs['container-id']
+    expect(await engine.ok(['inspect', '--format', '{{.Name}}', id])).toBe(`/${name}`)
+    expect(await engine.ok(['exec', id, 'cat', '/proc/self/mountinfo'])).not.toContain(` ${job.workspace} `)
+
+    // A unit that holds the shutdown up for longer than stop-timeout.
+    await engine.ok([
+      'exec', id, 'systemd-run', '--unit', 'slow-stop', '--property', 'TimeoutStopSec=60',
+      '--property', 'ExecStop=/bin/sleep 30', '--remain-after-exit', '/bin/true'
+    ])
+    const post = await job.post()
+    expect(post.exitCode).toBe(0)
+    expect(post.log).toMatch(/::warning::systemd did not shut down within 2 s; the engine killed it/)
+    expect(await managedContainers(engine)).toEqual([])
+  })
+
   it('warns on a degraded boot, names the failed unit, and shows the journal in the post step', async () => {
     const job = await createJob({ dockerHost: engine.host, inputs: { dockerfile: join(DEGRADED, 'Dockerfile'), context: DEGRADED } })
     const main = await job.main()
