@@ -42430,8 +42430,7 @@ async function setCgroupParent(docker, probe, inputs) {
     if (problem)
         throw new _inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .InputError */ .dz(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.CgroupParent, `${problem}; nothing was changed`);
     const file = configFile(docker, inputs.daemonConfig);
-    await refuseToStopContainers(docker, probe);
-    await (0,_core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__/* .applyCgroupParent */ .fM)(file, inputs.cgroupParent, _actions_core__WEBPACK_IMPORTED_MODULE_0__, _state_js__WEBPACK_IMPORTED_MODULE_5__/* .saveDaemonChange */ .yU);
+    await (0,_core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__/* .applyCgroupParent */ .fM)(file, inputs.cgroupParent, _actions_core__WEBPACK_IMPORTED_MODULE_0__, _state_js__WEBPACK_IMPORTED_MODULE_5__/* .saveDaemonChange */ .yU, () => refuseToStopContainers(docker, probe));
 }
 /**
  * A restart stops every running container unless the engine has live-restore:
@@ -42452,7 +42451,10 @@ async function refuseToStopContainers(docker, probe) {
  */
 async function verifyCgroup(docker, containerId, probe, cgroupParent) {
     const pid = (await (0,_core_container_js__WEBPACK_IMPORTED_MODULE_1__/* .inspectState */ .Ko)(docker, containerId))?.pid ?? 0;
-    const path = pid > 0 ? await (0,_core_container_js__WEBPACK_IMPORTED_MODULE_1__/* .initCgroup */ .BD)(pid, probe.cgroupLayout) : undefined;
+    const read = pid > 0 ? await (0,_core_container_js__WEBPACK_IMPORTED_MODULE_1__/* .initCgroup */ .BD)(pid, probe.cgroupLayout) : undefined;
+    // Every driver names the container's cgroup after its ID; a path without it
+    // belongs to another process with that pid (this step runs in a container).
+    const path = read?.includes(containerId) ? read : undefined;
     if (path === undefined) {
         const note = 'the engine’s processes are not visible from this runner';
         if (cgroupParent)
@@ -100309,11 +100311,13 @@ async function runMain() {
         lib_core.info(describeHost(found));
         return found;
     });
+    // Chosen before the engine is touched: a strategy this host cannot give
+    // must not cost two engine restarts first.
+    const strategy = (0,core_strategy/* chooseStrategy */.$3)(probe, inputs.strategy);
+    lib_core.info(`Strategy ${strategy.name}: ${strategy.reason}`);
     if (inputs.cgroupParent) {
         await lib_core.group(`Set the engine's cgroup parent to ${inputs.cgroupParent}`, () => (0,daemon/* setCgroupParent */.t1)(docker, probe, inputs));
     }
-    const strategy = (0,core_strategy/* chooseStrategy */.$3)(probe, inputs.strategy);
-    lib_core.info(`Strategy ${strategy.name}: ${strategy.reason}`);
     const image = await lib_core.group('Prepare the systemd image', () => prepareImage(docker, inputs.image, inputs.cache, probe.engine.architecture));
     const spec = containerSpec(inputs, image.reference, strategy);
     const containerId = await lib_core.group(`Start ${spec.name}`, async () => {
@@ -101032,11 +101036,12 @@ async function ownership(path) {
 /**
  * Merges `cgroupParent` into the daemon configuration and restarts the
  * engine. Returns undefined when the engine had the value already (no write,
- * no restart). `onWrite` hears of the change before the file is written, and
+ * no restart). `beforeWrite` runs once a write is due and may refuse it by
+ * throwing; `onWrite` hears of the change before the file is written, and
  * of undefined once it is undone. An engine that does not come back gets its
  * old file back and one more restart, and the error carries its own log lines.
  */
-async function applyCgroupParent(file, cgroupParent, log, onWrite) {
+async function applyCgroupParent(file, cgroupParent, log, onWrite, beforeWrite = async () => undefined) {
     const original = await file.read();
     let config;
     try {
@@ -101049,6 +101054,7 @@ async function applyCgroupParent(file, cgroupParent, log, onWrite) {
         log.info(`${file.path} already sets cgroup-parent ${cgroupParent}: the engine is left as it is`);
         return undefined;
     }
+    await beforeWrite();
     const change = { path: file.path, original: original ? original.toString('base64') : null };
     onWrite(change);
     try {

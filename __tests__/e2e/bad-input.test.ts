@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -41,7 +41,20 @@ describe('bad input and broken hosts', () => {
     [{ options: '--rm; curl evil' }, /input 'options': .* holds shell syntax/],
     [{ context: '.' }, /input 'context': applies to your own Dockerfile only/]
   ])('refuses %j before touching the engine', async (inputs, message) => {
-    await expectFailure(inputs, message)
+    const main = await expectFailure(inputs, message)
+    // The inputs are read before the first docker call: the probe never ran.
+    expect(main.log).not.toContain('Probe the host')
+    expect(main.log).not.toMatch(/^::debug::docker /m)
+  })
+
+  it('refuses a strategy the engine cannot give before the daemon is touched', async () => {
+    const config = join(await mkdtemp(join(tmpdir(), 'systemd-container-daemon-')), 'daemon.json')
+    await writeFile(config, '{"debug": true}')
+    await expectFailure(
+      { strategy: 'writable-cgroups', 'cgroup-parent': '/ci', 'daemon-config': config },
+      /'writable-cgroups' needs cgroup v2 and Docker 28.0 or later/
+    )
+    expect(await readFile(config, 'utf8')).toBe('{"debug": true}')
   })
 
   it('refuses writable-cgroups on an engine older than Docker 28', async () => {

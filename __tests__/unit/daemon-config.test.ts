@@ -293,6 +293,28 @@ describe('DaemonConfigFile, applyCgroupParent and restoreDaemonConfig on a real 
     await expectNoLeftovers()
   })
 
+  it('asks beforeWrite only when a write is due, and writes nothing when it refuses', async () => {
+    const original = await placeOriginal('{"cgroup-parent":"docker.slice"}')
+    const file = new RecordedFile(path)
+    let asked = 0
+    const refuse = async () => {
+      asked++
+      throw new Error('containers are running')
+    }
+
+    await expect(applyCgroupParent(file, 'docker.slice', quietLog().log, () => undefined, refuse)).resolves.toBeUndefined()
+    expect(asked).toBe(0)
+
+    let told = false
+    const attempt = applyCgroupParent(file, 'ci.slice', quietLog().log, () => (told = true), refuse)
+    await expect(attempt).rejects.toThrow('containers are running')
+    expect(asked).toBe(1)
+    expect(told).toBe(false)
+    expect((await readFile(path)).equals(original)).toBe(true)
+    expect(file.restarts).toEqual([])
+    await expectNoLeftovers()
+  })
+
   it('refuses a file that is not JSON, naming it, and leaves it byte for byte', async () => {
     const original = await placeOriginal('{\n  "debug": true,\n  // a comment\n}')
     const file = new RecordedFile(path)
@@ -355,17 +377,18 @@ describe('DaemonConfigFile, applyCgroupParent and restoreDaemonConfig on a real 
     expect(file.restarts).toHaveLength(2)
   })
 
-  // applyCgroupParent drops the error of its own restore (.catch(() => undefined))
-  // and says the file was put back all the same.
-  it('does not say the file was put back when putting it back failed', async () => {
+  it('does not say the file was put back when putting it back failed, and leaves it to the post step', async () => {
     const original = await placeOriginal('{"debug":true}')
     const file = new RecordedFile(path, 1, new FailingSecondRename())
+    const told: (DaemonConfigChange | undefined)[] = []
 
-    const message = await applyCgroupParent(file, '/ci', quietLog().log, () => undefined).then(
+    const message = await applyCgroupParent(file, '/ci', quietLog().log, change => told.push(change)).then(
       () => 'resolved',
       (error: Error) => error.message
     )
 
+    // The change stays recorded, so the post step puts the file back.
+    expect(told).toEqual([{ path, original: original.toString('base64') }])
     expect((await readFile(path)).equals(original)).toBe(false)
     expect(message).toContain('the engine did not restart')
     expect(message).not.toContain('was put back as it was')
@@ -376,9 +399,14 @@ describe('DaemonConfigFile, applyCgroupParent and restoreDaemonConfig on a real 
   it('writes in one rename: a failed rename leaves the file and no scratch file behind', async () => {
     const original = await placeOriginal('{"debug":true}')
     const file = new RecordedFile(path, 0, new FailingRename())
+    const told: (DaemonConfigChange | undefined)[] = []
 
-    await expect(applyCgroupParent(file, '/ci', quietLog().log, () => undefined)).rejects.toThrow('Read-only file system')
+    await expect(applyCgroupParent(file, '/ci', quietLog().log, change => told.push(change))).rejects.toThrow(
+      'Read-only file system'
+    )
 
+    // Recorded before the write, cleared once the file proved unchanged: nothing for the post step.
+    expect(told).toEqual([{ path, original: original.toString('base64') }, undefined])
     expect((await readFile(path)).equals(original)).toBe(true)
     expect(file.restarts).toEqual([])
     await expectNoLeftovers()

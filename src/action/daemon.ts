@@ -31,8 +31,9 @@ export async function setCgroupParent(docker: Docker, probe: HostProbe, inputs: 
   if (problem) throw new InputError(Input.CgroupParent, `${problem}; nothing was changed`)
 
   const file = configFile(docker, inputs.daemonConfig)
-  await refuseToStopContainers(docker, probe)
-  await applyCgroupParent(file, inputs.cgroupParent, core, state.saveDaemonChange)
+  await applyCgroupParent(file, inputs.cgroupParent, core, state.saveDaemonChange, () =>
+    refuseToStopContainers(docker, probe)
+  )
 }
 
 /**
@@ -61,7 +62,10 @@ export async function verifyCgroup(
   cgroupParent: string
 ): Promise<string> {
   const pid = (await inspectState(docker, containerId))?.pid ?? 0
-  const path = pid > 0 ? await initCgroup(pid, probe.cgroupLayout) : undefined
+  const read = pid > 0 ? await initCgroup(pid, probe.cgroupLayout) : undefined
+  // Every driver names the container's cgroup after its ID; a path without it
+  // belongs to another process with that pid (this step runs in a container).
+  const path = read?.includes(containerId) ? read : undefined
 
   if (path === undefined) {
     const note = 'the engine’s processes are not visible from this runner'

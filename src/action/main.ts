@@ -27,14 +27,16 @@ export async function runMain(): Promise<void> {
     return found
   })
 
+  // Chosen before the engine is touched: a strategy this host cannot give
+  // must not cost two engine restarts first.
+  const strategy = chooseStrategy(probe, inputs.strategy)
+  core.info(`Strategy ${strategy.name}: ${strategy.reason}`)
+
   if (inputs.cgroupParent) {
     await core.group(`Set the engine's cgroup parent to ${inputs.cgroupParent}`, () =>
       setCgroupParent(docker, probe, inputs)
     )
   }
-
-  const strategy = chooseStrategy(probe, inputs.strategy)
-  core.info(`Strategy ${strategy.name}: ${strategy.reason}`)
 
   const image = await core.group('Prepare the systemd image', () =>
     prepareImage(docker, inputs.image, inputs.cache, probe.engine.architecture)

@@ -206,7 +206,8 @@ export interface DaemonConfigChange {
 /**
  * Merges `cgroupParent` into the daemon configuration and restarts the
  * engine. Returns undefined when the engine had the value already (no write,
- * no restart). `onWrite` hears of the change before the file is written, and
+ * no restart). `beforeWrite` runs once a write is due and may refuse it by
+ * throwing; `onWrite` hears of the change before the file is written, and
  * of undefined once it is undone. An engine that does not come back gets its
  * old file back and one more restart, and the error carries its own log lines.
  */
@@ -214,7 +215,8 @@ export async function applyCgroupParent(
   file: DaemonConfigFile,
   cgroupParent: string,
   log: Log,
-  onWrite: (change: DaemonConfigChange | undefined) => void
+  onWrite: (change: DaemonConfigChange | undefined) => void,
+  beforeWrite: () => Promise<void> = async () => undefined
 ): Promise<DaemonConfigChange | undefined> {
   const original = await file.read()
   let config: Record<string, unknown>
@@ -229,6 +231,7 @@ export async function applyCgroupParent(
     return undefined
   }
 
+  await beforeWrite()
   const change = { path: file.path, original: original ? original.toString('base64') : null }
   onWrite(change)
   try {
