@@ -42500,7 +42500,7 @@ async function restoreDaemon(docker, inputs) {
 /* harmony export */   Ko: () => (/* binding */ readInputs),
 /* harmony export */   dz: () => (/* binding */ InputError)
 /* harmony export */ });
-/* unused harmony export JOURNAL_MODES */
+/* unused harmony exports JOURNAL_MODES, mountsCgroupTree */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
@@ -42551,14 +42551,17 @@ function oneOf(input, allowed, fallback) {
     }
     return value;
 }
+// A job runs for six hours at most on hosted runners: no wait needs to be longer.
+const MAX_SECONDS = 6 * 60 * 60;
 function positiveNumber(input, fallback, options = {}) {
     const raw = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(input);
     if (!raw)
         return fallback;
     const value = Number(raw);
     const kind = options.whole ? 'whole number' : 'number';
-    if (!Number.isFinite(value) || value <= 0 || (options.whole && !Number.isInteger(value))) {
-        throw new InputError(input, `'${raw}' is not a positive ${kind} of seconds (for example ${fallback})`);
+    const fits = Number.isFinite(value) && value > 0 && value <= MAX_SECONDS;
+    if (!fits || (options.whole && !Number.isInteger(value))) {
+        throw new InputError(input, `'${raw}' is not a positive ${kind} of seconds up to ${MAX_SECONDS} (for example ${fallback})`);
     }
     return value;
 }
@@ -42636,14 +42639,26 @@ function escapeMidWordHashes(raw) {
 }
 // The container's cgroups are its own: a mount of the host's tree would undo that.
 const CGROUP_TREE = /\/sys\/fs\/cgroup/;
+// Docker binds recursively, so a mount of a folder above the tree brings it in too.
+const ABOVE_CGROUP_TREE = new Set(['/', '/sys', '/sys/fs']);
+/** True when a `-v` value or a `--mount` value brings the host's cgroup tree in. */
+function mountsCgroupTree(value) {
+    if (CGROUP_TREE.test(value))
+        return true;
+    const mountSource = /(?:^|,)(?:source|src)=([^,]*)/.exec(value)?.[1];
+    const source = mountSource ?? value.split(':')[0];
+    return ABOVE_CGROUP_TREE.has(node_path__WEBPACK_IMPORTED_MODULE_1__.posix.normalize(source).replace(/(.)\/+$/, '$1'));
+}
+function refuseCgroupTree(input, value) {
+    if (mountsCgroupTree(value)) {
+        throw new InputError(input, `'${value}' mounts the host's cgroup tree; the strategy gives systemd its own`);
+    }
+}
 /** One volume a line: Docker's own options after the target hold commas. */
 function volumes() {
     const lines = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getMultilineInput(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Volumes).map(line => line.trim()).filter(Boolean);
-    for (const line of lines) {
-        if (CGROUP_TREE.test(line)) {
-            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Volumes, `'${line}' mounts the cgroup tree; the strategy gives systemd its own`);
-        }
-    }
+    for (const line of lines)
+        refuseCgroupTree(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Volumes, line);
     return lines;
 }
 /** `docker run` options that would undo what the action sets up, and why. */
@@ -42653,18 +42668,27 @@ const RESERVED_OPTIONS = {
     '--entrypoint': 'systemd must be PID 1',
     '--name': "use the input 'name'",
     '--stop-signal': 'systemd shuts down on SIGRTMIN+3',
-    '--rm': 'the post step removes the container after a clean shutdown'
+    '--rm': 'the post step removes the container after a clean shutdown',
+    '--init': 'systemd must be PID 1, not an init the engine adds',
+    '--detach': 'the container always runs in the background',
+    '-d': 'the container always runs in the background'
 };
+const MOUNT_OPTIONS = new Set(['-v', '--volume', '--mount']);
 function runOptions() {
     const words = shellWords(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Options);
-    for (const word of words) {
-        const reason = RESERVED_OPTIONS[word.split('=')[0]];
+    words.forEach((word, at) => {
+        const option = word.split('=')[0];
+        const reason = RESERVED_OPTIONS[option];
         if (reason)
-            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Options, `${word.split('=')[0]} is not allowed: ${reason}`);
-        if (CGROUP_TREE.test(word)) {
-            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Options, `'${word}' mounts the cgroup tree; the strategy gives systemd its own`);
+            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Options, `${option} is not allowed: ${reason}`);
+        if (CGROUP_TREE.test(word))
+            refuseCgroupTree(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Options, word);
+        if (MOUNT_OPTIONS.has(word) && words[at + 1])
+            refuseCgroupTree(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Options, words[at + 1]);
+        if (MOUNT_OPTIONS.has(option) && word.includes('=')) {
+            refuseCgroupTree(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Options, word.slice(option.length + 1));
         }
-    }
+    });
     return words;
 }
 /** Package names go into the generated Dockerfile: names (with a version or release) only. */
@@ -42706,9 +42730,13 @@ function imageRequest() {
         const input = context ? _constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Context : _constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.BuildArgs;
         throw new InputError(input, `applies to your own Dockerfile only; set '${_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Dockerfile}' too`);
     }
+    const extraPackages = packages();
+    if (dockerfile && extraPackages.length) {
+        throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Packages, `applies to the generated image only; install them in your Dockerfile, or leave '${_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Dockerfile}' empty`);
+    }
     return {
         base: imageReference(),
-        packages: packages(),
+        packages: extraPackages,
         dockerfile: dockerfile || undefined,
         context: context || undefined,
         buildArgs
@@ -100475,15 +100503,20 @@ async function journalWanted(docker, containerId, inputs) {
     return failed.length > 0;
 }
 async function stopAndRemove(docker, containerId, inputs) {
-    const stop = await (0,_core_container_js__WEBPACK_IMPORTED_MODULE_2__/* .stopContainer */ .SI)(docker, containerId, inputs.stopTimeout);
-    if (stop.clean) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__.info(`systemd shut down cleanly in ${stop.seconds.toFixed(1)} s (exit code ${stop.exitCode})`);
+    try {
+        const stop = await (0,_core_container_js__WEBPACK_IMPORTED_MODULE_2__/* .stopContainer */ .SI)(docker, containerId, inputs.stopTimeout);
+        if (stop.clean) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__.info(`systemd shut down cleanly in ${stop.seconds.toFixed(1)} s (exit code ${stop.exitCode})`);
+        }
+        else {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__.warning(`systemd did not shut down within ${inputs.stopTimeout} s; the engine killed it (exit code ${stop.exitCode})`);
+        }
     }
-    else {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__.warning(`systemd did not shut down within ${inputs.stopTimeout} s; the engine killed it (exit code ${stop.exitCode})`);
+    finally {
+        // A stop the engine refused still ends in a removal: the job leaves no container.
+        await (0,_core_container_js__WEBPACK_IMPORTED_MODULE_2__/* .removeContainer */ .od)(docker, containerId);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__.info('container removed');
     }
-    await (0,_core_container_js__WEBPACK_IMPORTED_MODULE_2__/* .removeContainer */ .od)(docker, containerId);
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__.info('container removed');
 }
 
 

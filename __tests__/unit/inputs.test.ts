@@ -173,6 +173,15 @@ describe('readInputs', () => {
     )
 
     // A shell starts a comment only at the start of a word: `issue=#12` is one word.
+    it('lets mounts through that stay away from the cgroup tree', () => {
+      const inputs = read({
+        [Input.Options]: '-v data:/data --mount type=volume,source=cache,target=/cache --volume=/srv/sys:/x',
+        [Input.Volumes]: 'named:/named\n/home/runner/sys:/sys-copy'
+      })
+      expect(inputs.options).toHaveLength(5)
+      expect(inputs.volumes).toEqual(['named:/named', '/home/runner/sys:/sys-copy'])
+    })
+
     it('keeps a # inside a word, as a shell does', () => {
       expect(read({ [Input.Options]: '--label issue=#12' }).options).toEqual(['--label', 'issue=#12'])
     })
@@ -190,15 +199,15 @@ describe('readInputs', () => {
       )
     })
 
-    it.each(['0', '-1', 'abc', 'Infinity', '10s'])('boot-timeout %p', value => {
+    it.each(['0', '-1', 'abc', 'Infinity', '10s', '1e20', '21601'])('boot-timeout %p', value => {
       expect(refusal({ [Input.BootTimeout]: value }).message).toBe(
-        `input 'boot-timeout': '${value}' is not a positive number of seconds (for example 120)`
+        `input 'boot-timeout': '${value}' is not a positive number of seconds up to 21600 (for example 120)`
       )
     })
 
     it('stop-timeout that is not whole', () => {
       expect(refusal({ [Input.StopTimeout]: '2.5' }).message).toBe(
-        "input 'stop-timeout': '2.5' is not a positive whole number of seconds (for example 30)"
+        "input 'stop-timeout': '2.5' is not a positive whole number of seconds up to 21600 (for example 30)"
       )
     })
 
@@ -207,14 +216,26 @@ describe('readInputs', () => {
       ['--privileged', "input 'options': --privileged is not allowed: use the input 'strategy: privileged'"],
       ['--entrypoint /bin/bash', "input 'options': --entrypoint is not allowed: systemd must be PID 1"],
       ['--name=x', "input 'options': --name is not allowed: use the input 'name'"],
-      ['-v /sys/fs/cgroup:/sys/fs/cgroup:rw', "input 'options': '/sys/fs/cgroup:/sys/fs/cgroup:rw' mounts the cgroup tree; the strategy gives systemd its own"]
+      ['-v /sys/fs/cgroup:/sys/fs/cgroup:rw', "input 'options': '/sys/fs/cgroup:/sys/fs/cgroup:rw' mounts the host's cgroup tree; the strategy gives systemd its own"],
+      ['--volume /sys:/host-sys', "input 'options': '/sys:/host-sys' mounts the host's cgroup tree; the strategy gives systemd its own"],
+      ['--volume=/sys/fs/:/x', "input 'options': '/sys/fs/:/x' mounts the host's cgroup tree; the strategy gives systemd its own"],
+      ['--mount type=bind,source=/,target=/host', "input 'options': 'type=bind,source=/,target=/host' mounts the host's cgroup tree; the strategy gives systemd its own"],
+      ['--mount=type=bind,src=/sys,dst=/s', "input 'options': 'type=bind,src=/sys,dst=/s' mounts the host's cgroup tree; the strategy gives systemd its own"],
+      ['--init', "input 'options': --init is not allowed: systemd must be PID 1, not an init the engine adds"],
+      ['-d', "input 'options': -d is not allowed: the container always runs in the background"]
     ])('options %p that would undo the isolation', (options, message) => {
       expect(refusal({ [Input.Options]: options }).message).toBe(message)
     })
 
-    it('a volume of the cgroup tree', () => {
-      expect(refusal({ [Input.Volumes]: '/sys/fs/cgroup:/sys/fs/cgroup' }).message).toBe(
-        "input 'volumes': '/sys/fs/cgroup:/sys/fs/cgroup' mounts the cgroup tree; the strategy gives systemd its own"
+    it.each(['/sys/fs/cgroup:/sys/fs/cgroup', '/sys:/host/sys:ro', '/:/host'])('a volume %p of the cgroup tree', volume => {
+      expect(refusal({ [Input.Volumes]: volume }).message).toBe(
+        `input 'volumes': '${volume}' mounts the host's cgroup tree; the strategy gives systemd its own`
+      )
+    })
+
+    it('packages with your own Dockerfile', () => {
+      expect(refusal({ [Input.Dockerfile]: 'Dockerfile', [Input.Packages]: 'python3' }).message).toBe(
+        "input 'packages': applies to the generated image only; install them in your Dockerfile, or leave 'dockerfile' empty"
       )
     })
 
@@ -236,7 +257,7 @@ describe('readInputs', () => {
 
     it('stop-timeout', () => {
       expect(refusal({ [Input.StopTimeout]: '-5' }).message).toBe(
-        "input 'stop-timeout': '-5' is not a positive whole number of seconds (for example 30)"
+        "input 'stop-timeout': '-5' is not a positive whole number of seconds up to 21600 (for example 30)"
       )
     })
 

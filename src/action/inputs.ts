@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { isAbsolute } from 'node:path'
+import { isAbsolute, posix } from 'node:path'
 import { parse as parseShellWords } from 'shell-quote'
 
 import { DEFAULT_DAEMON_CONFIG } from '../core/daemon-config.js'
@@ -70,14 +70,21 @@ function oneOf<T extends string>(input: Input, allowed: readonly T[], fallback: 
   return value as T
 }
 
+// A job runs for six hours at most on hosted runners: no wait needs to be longer.
+const MAX_SECONDS = 6 * 60 * 60
+
 function positiveNumber(input: Input, fallback: number, options: { whole?: boolean } = {}): number {
   const raw = core.getInput(input)
   if (!raw) return fallback
 
   const value = Number(raw)
   const kind = options.whole ? 'whole number' : 'number'
-  if (!Number.isFinite(value) || value <= 0 || (options.whole && !Number.isInteger(value))) {
-    throw new InputError(input, `'${raw}' is not a positive ${kind} of seconds (for example ${fallback})`)
+  const fits = Number.isFinite(value) && value > 0 && value <= MAX_SECONDS
+  if (!fits || (options.whole && !Number.isInteger(value))) {
+    throw new InputError(
+      input,
+      `'${raw}' is not a positive ${kind} of seconds up to ${MAX_SECONDS} (for example ${fallback})`
+    )
   }
   return value
 }
@@ -157,15 +164,27 @@ function escapeMidWordHashes(raw: string): string {
 
 // The container's cgroups are its own: a mount of the host's tree would undo that.
 const CGROUP_TREE = /\/sys\/fs\/cgroup/
+// Docker binds recursively, so a mount of a folder above the tree brings it in too.
+const ABOVE_CGROUP_TREE = new Set(['/', '/sys', '/sys/fs'])
+
+/** True when a `-v` value or a `--mount` value brings the host's cgroup tree in. */
+export function mountsCgroupTree(value: string): boolean {
+  if (CGROUP_TREE.test(value)) return true
+  const mountSource = /(?:^|,)(?:source|src)=([^,]*)/.exec(value)?.[1]
+  const source = mountSource ?? value.split(':')[0]
+  return ABOVE_CGROUP_TREE.has(posix.normalize(source).replace(/(.)\/+$/, '$1'))
+}
+
+function refuseCgroupTree(input: Input, value: string): void {
+  if (mountsCgroupTree(value)) {
+    throw new InputError(input, `'${value}' mounts the host's cgroup tree; the strategy gives systemd its own`)
+  }
+}
 
 /** One volume a line: Docker's own options after the target hold commas. */
 function volumes(): string[] {
   const lines = core.getMultilineInput(Input.Volumes).map(line => line.trim()).filter(Boolean)
-  for (const line of lines) {
-    if (CGROUP_TREE.test(line)) {
-      throw new InputError(Input.Volumes, `'${line}' mounts the cgroup tree; the strategy gives systemd its own`)
-    }
-  }
+  for (const line of lines) refuseCgroupTree(Input.Volumes, line)
   return lines
 }
 
@@ -176,18 +195,27 @@ const RESERVED_OPTIONS: Record<string, string> = {
   '--entrypoint': 'systemd must be PID 1',
   '--name': "use the input 'name'",
   '--stop-signal': 'systemd shuts down on SIGRTMIN+3',
-  '--rm': 'the post step removes the container after a clean shutdown'
+  '--rm': 'the post step removes the container after a clean shutdown',
+  '--init': 'systemd must be PID 1, not an init the engine adds',
+  '--detach': 'the container always runs in the background',
+  '-d': 'the container always runs in the background'
 }
+
+const MOUNT_OPTIONS = new Set(['-v', '--volume', '--mount'])
 
 function runOptions(): string[] {
   const words = shellWords(Input.Options)
-  for (const word of words) {
-    const reason = RESERVED_OPTIONS[word.split('=')[0]]
-    if (reason) throw new InputError(Input.Options, `${word.split('=')[0]} is not allowed: ${reason}`)
-    if (CGROUP_TREE.test(word)) {
-      throw new InputError(Input.Options, `'${word}' mounts the cgroup tree; the strategy gives systemd its own`)
+  words.forEach((word, at) => {
+    const option = word.split('=')[0]
+    const reason = RESERVED_OPTIONS[option]
+    if (reason) throw new InputError(Input.Options, `${option} is not allowed: ${reason}`)
+
+    if (CGROUP_TREE.test(word)) refuseCgroupTree(Input.Options, word)
+    if (MOUNT_OPTIONS.has(word) && words[at + 1]) refuseCgroupTree(Input.Options, words[at + 1])
+    if (MOUNT_OPTIONS.has(option) && word.includes('=')) {
+      refuseCgroupTree(Input.Options, word.slice(option.length + 1))
     }
-  }
+  })
   return words
 }
 
@@ -235,10 +263,17 @@ function imageRequest(): ImageRequest {
     const input = context ? Input.Context : Input.BuildArgs
     throw new InputError(input, `applies to your own Dockerfile only; set '${Input.Dockerfile}' too`)
   }
+  const extraPackages = packages()
+  if (dockerfile && extraPackages.length) {
+    throw new InputError(
+      Input.Packages,
+      `applies to the generated image only; install them in your Dockerfile, or leave '${Input.Dockerfile}' empty`
+    )
+  }
 
   return {
     base: imageReference(),
-    packages: packages(),
+    packages: extraPackages,
     dockerfile: dockerfile || undefined,
     context: context || undefined,
     buildArgs

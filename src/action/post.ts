@@ -63,14 +63,18 @@ async function journalWanted(docker: Docker, containerId: string, inputs: PostSe
 }
 
 async function stopAndRemove(docker: Docker, containerId: string, inputs: PostSettings): Promise<void> {
-  const stop = await stopContainer(docker, containerId, inputs.stopTimeout)
-  if (stop.clean) {
-    core.info(`systemd shut down cleanly in ${stop.seconds.toFixed(1)} s (exit code ${stop.exitCode})`)
-  } else {
-    core.warning(
-      `systemd did not shut down within ${inputs.stopTimeout} s; the engine killed it (exit code ${stop.exitCode})`
-    )
+  try {
+    const stop = await stopContainer(docker, containerId, inputs.stopTimeout)
+    if (stop.clean) {
+      core.info(`systemd shut down cleanly in ${stop.seconds.toFixed(1)} s (exit code ${stop.exitCode})`)
+    } else {
+      core.warning(
+        `systemd did not shut down within ${inputs.stopTimeout} s; the engine killed it (exit code ${stop.exitCode})`
+      )
+    }
+  } finally {
+    // A stop the engine refused still ends in a removal: the job leaves no container.
+    await removeContainer(docker, containerId)
+    core.info('container removed')
   }
-  await removeContainer(docker, containerId)
-  core.info('container removed')
 }
