@@ -100135,7 +100135,8 @@ async function inspectBase(docker, base) {
     const command = [...(image.Config?.Entrypoint ?? []), ...(image.Config?.Cmd ?? [])];
     return {
         digest: image.RepoDigests?.[0]?.split('@')[1] ?? image.Id,
-        bootsSystemd: /(^|\/)(init|systemd)$/.test(command[0] ?? '')
+        // `/sbin/init` or systemd itself; a bare `/init` is s6-overlay's, not systemd.
+        bootsSystemd: /(^|\/)systemd$|\/sbin\/init$/.test(command[0] ?? '')
     };
 }
 const LOOK_INSIDE = [

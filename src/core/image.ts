@@ -196,7 +196,8 @@ async function inspectBase(docker: Docker, base: string): Promise<BaseImage | un
   const command = [...(image.Config?.Entrypoint ?? []), ...(image.Config?.Cmd ?? [])]
   return {
     digest: image.RepoDigests?.[0]?.split('@')[1] ?? image.Id,
-    bootsSystemd: /(^|\/)(init|systemd)$/.test(command[0] ?? '')
+    // `/sbin/init` or systemd itself; a bare `/init` is s6-overlay's, not systemd.
+    bootsSystemd: /(^|\/)systemd$|\/sbin\/init$/.test(command[0] ?? '')
   }
 }
 
