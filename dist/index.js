@@ -100135,9 +100135,15 @@ async function inspectBase(docker, base) {
     const command = [...(image.Config?.Entrypoint ?? []), ...(image.Config?.Cmd ?? [])];
     return {
         digest: image.RepoDigests?.[0]?.split('@')[1] ?? image.Id,
-        // `/sbin/init` or systemd itself; a bare `/init` is s6-overlay's, not systemd.
-        bootsSystemd: /(^|\/)systemd$|\/sbin\/init$/.test(command[0] ?? '')
+        bootsSystemd: commandBootsSystemd(command)
     };
+}
+/**
+ * True when an image's entrypoint and command start systemd: `/sbin/init` or
+ * systemd itself. A bare `/init` is s6-overlay's, not systemd's.
+ */
+function commandBootsSystemd(command) {
+    return /(^|\/)systemd$|\/sbin\/init$/.test(command[0] ?? '');
 }
 const LOOK_INSIDE = [
     'cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null',

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path'
 import { cacheKey } from '../../src/action/image-cache.js'
 import { generateDockerfile } from '../../src/core/distro.js'
 import {
+  commandBootsSystemd,
   contextDigest,
   IMAGE_SCHEMA,
   ImageError,
@@ -56,6 +57,18 @@ function plan(ingredients: Record<string, string>): ImagePlan {
 function shuffled(ingredients: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(ingredients).reverse())
 }
+
+describe('commandBootsSystemd', () => {
+  it.each([[['/sbin/init']], [['/usr/sbin/init']], [['/lib/systemd/systemd', '--log-level=info']], [['systemd']]])(
+    'takes %j as an image that boots systemd',
+    command => expect(commandBootsSystemd(command)).toBe(true)
+  )
+
+  it.each([[['/init']], [['/bin/bash']], [['/usr/bin/tini', '--', '/sbin/init']], [[]]])(
+    'does not take %j for one',
+    command => expect(commandBootsSystemd(command)).toBe(false)
+  )
+})
 
 describe('ingredientsDigest', () => {
   it('is a sha256 in hex', () => {

@@ -196,9 +196,16 @@ async function inspectBase(docker: Docker, base: string): Promise<BaseImage | un
   const command = [...(image.Config?.Entrypoint ?? []), ...(image.Config?.Cmd ?? [])]
   return {
     digest: image.RepoDigests?.[0]?.split('@')[1] ?? image.Id,
-    // `/sbin/init` or systemd itself; a bare `/init` is s6-overlay's, not systemd.
-    bootsSystemd: /(^|\/)systemd$|\/sbin\/init$/.test(command[0] ?? '')
+    bootsSystemd: commandBootsSystemd(command)
   }
+}
+
+/**
+ * True when an image's entrypoint and command start systemd: `/sbin/init` or
+ * systemd itself. A bare `/init` is s6-overlay's, not systemd's.
+ */
+export function commandBootsSystemd(command: string[]): boolean {
+  return /(^|\/)systemd$|\/sbin\/init$/.test(command[0] ?? '')
 }
 
 const LOOK_INSIDE = [
