@@ -100007,6 +100007,7 @@ function generateDockerfile(base, manager, packages = []) {
 
 
 
+
 /** An image that could not be planned or built. */
 class ImageError extends Error {
     constructor(message) {
@@ -100102,14 +100103,15 @@ async function buildImage(docker, plan) {
         const dockerfilePath = (0,external_node_path_.join)(scratch, 'Dockerfile');
         await (0,promises_.writeFile)(dockerfilePath, plan.build.dockerfile);
         const context = plan.build.context ?? scratch;
-        const args = ['build', '--tag', plan.reference, '--file', dockerfilePath];
+        // --force-rm: a failed step leaves no intermediate container behind.
+        const args = ['build', '--force-rm', '--tag', plan.reference, '--file', dockerfilePath];
         for (const buildArg of plan.build.buildArgs)
             args.push('--build-arg', buildArg);
         await docker.ok([...args, context], { stream: true });
     }
     catch (error) {
         if (error instanceof core_docker/* DockerError */.B) {
-            throw new ImageError(`the systemd image could not be built: ${lastLines(error.result)}`);
+            throw new ImageError(`the systemd image could not be built:\n${buildFailure(error.result)}`);
         }
         throw error;
     }
@@ -100206,6 +100208,21 @@ async function ignoredBy(context) {
     const factory = (ignore_default());
     const matcher = factory().add(rules.split('\n'));
     return path => matcher.ignores(path);
+}
+// The legacy builder's notice about itself, and its bookkeeping lines.
+const BUILD_NOISE = /^(DEPRECATED:|\s+Install the buildx|\s+https:\/\/docs\.docker\.com\/go\/buildx|Removing intermediate container| ---> |Sending build context)/;
+const BUILD_ERROR = /(^E: |error|Error|ERROR|No match for argument|not found|Unable to|Problem|returned a non-zero code|exit code)/;
+/**
+ * The lines of a failed build that say why: the package manager's own error
+ * lines, and the step that failed, from the output of either builder.
+ */
+function buildFailure(result) {
+    const lines = (0,diagnose/* stripTerminalCodes */.vx)(`${result.stdout}\n${result.stderr}`)
+        .split('\n')
+        .filter(line => line.trim() && !BUILD_NOISE.test(line))
+        .map(line => (line.length > 300 ? `${line.slice(0, 300)}…` : line));
+    const errors = lines.filter(line => BUILD_ERROR.test(line));
+    return (errors.length ? errors : lines).slice(-6).join('\n');
 }
 function lastLines(result) {
     const text = (result.stderr.trim() || result.stdout.trim()).split('\n');
@@ -101158,9 +101175,10 @@ async function putBackAfterFailure(file, change, onWrite) {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   W8: () => (/* binding */ journal),
-/* harmony export */   lV: () => (/* binding */ collectBootReport)
+/* harmony export */   lV: () => (/* binding */ collectBootReport),
+/* harmony export */   vx: () => (/* binding */ stripTerminalCodes)
 /* harmony export */ });
-/* unused harmony exports diagnose, stripTerminalCodes */
+/* unused harmony export diagnose */
 /* harmony import */ var _shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9338);
 
 // Ordered from the most specific sign to the most general one.

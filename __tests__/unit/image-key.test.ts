@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path'
 import { cacheKey } from '../../src/action/image-cache.js'
 import { generateDockerfile } from '../../src/core/distro.js'
 import {
+  buildFailure,
   commandBootsSystemd,
   contextDigest,
   IMAGE_SCHEMA,
@@ -68,6 +69,42 @@ describe('commandBootsSystemd', () => {
     'does not take %j for one',
     command => expect(commandBootsSystemd(command)).toBe(false)
   )
+})
+
+describe('buildFailure', () => {
+  it('keeps the package manager\'s error and the failed step of the legacy builder, not its notice', () => {
+    const result = {
+      stdout:
+        'Sending build context to Docker daemon  2.048kB\nStep 1/2 : FROM debian:bookworm\n ---> 16088ea83238\n' +
+        'Step 2/2 : RUN apt-get install -y nope\n ---> Running in 4f466d377a41\n' +
+        '\x1b[91mE: Unable to locate package nope\n\x1b[0mRemoving intermediate container 4f466d377a41\n',
+      stderr:
+        'DEPRECATED: The legacy builder is deprecated and will be removed in a future release.\n' +
+        '            Install the buildx component to build images with BuildKit:\n' +
+        '            https://docs.docker.com/go/buildx/\n\n' +
+        "The command '/bin/sh -c apt-get install -y nope' returned a non-zero code: 100\n"
+    }
+    expect(buildFailure(result)).toBe(
+      "E: Unable to locate package nope\nThe command '/bin/sh -c apt-get install -y nope' returned a non-zero code: 100"
+    )
+  })
+
+  it('keeps BuildKit\'s error lines', () => {
+    const stderr = [
+      '#5 [2/2] RUN dnf install -y nope',
+      '#5 1.2 No match for argument: nope',
+      '#5 ERROR: process "/bin/sh -c dnf install -y nope" did not complete successfully: exit code: 1',
+      'ERROR: failed to solve: process "/bin/sh -c dnf install -y nope" did not complete successfully: exit code: 1'
+    ].join('\n')
+    const failure = buildFailure({ stdout: '', stderr })
+    expect(failure).toContain('No match for argument: nope')
+    expect(failure.split('\n').at(-1)).toMatch(/^ERROR: failed to solve/)
+  })
+
+  it('falls back to the last lines, each cut to a readable length', () => {
+    const failure = buildFailure({ stdout: `${'x'.repeat(400)}\nlast words\n`, stderr: '' })
+    expect(failure).toBe(`${'x'.repeat(300)}…\nlast words`)
+  })
 })
 
 describe('ingredientsDigest', () => {

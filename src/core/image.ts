@@ -6,6 +6,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 import * as dockerignoreModule from '@balena/dockerignore'
 
 import { BaseFacts, generateDockerfile, KNOWN_TOOLS, packageManagerFor, parseOsRelease } from './distro.js'
+import { stripTerminalCodes } from './diagnose.js'
 import { Docker, DockerError } from './docker.js'
 import { Log } from './log.js'
 
@@ -152,12 +153,13 @@ export async function buildImage(docker: Docker, plan: ImagePlan): Promise<void>
     const dockerfilePath = join(scratch, 'Dockerfile')
     await writeFile(dockerfilePath, plan.build.dockerfile)
     const context = plan.build.context ?? scratch
-    const args = ['build', '--tag', plan.reference, '--file', dockerfilePath]
+    // --force-rm: a failed step leaves no intermediate container behind.
+    const args = ['build', '--force-rm', '--tag', plan.reference, '--file', dockerfilePath]
     for (const buildArg of plan.build.buildArgs) args.push('--build-arg', buildArg)
     await docker.ok([...args, context], { stream: true })
   } catch (error) {
     if (error instanceof DockerError) {
-      throw new ImageError(`the systemd image could not be built: ${lastLines(error.result)}`)
+      throw new ImageError(`the systemd image could not be built:\n${buildFailure(error.result)}`)
     }
     throw error
   } finally {
@@ -277,6 +279,23 @@ async function ignoredBy(context: string): Promise<(path: string) => boolean> {
   }
   const matcher = factory().add(rules.split('\n'))
   return path => matcher.ignores(path)
+}
+
+// The legacy builder's notice about itself, and its bookkeeping lines.
+const BUILD_NOISE = /^(DEPRECATED:|\s+Install the buildx|\s+https:\/\/docs\.docker\.com\/go\/buildx|Removing intermediate container| ---> |Sending build context)/
+const BUILD_ERROR = /(^E: |error|Error|ERROR|No match for argument|not found|Unable to|Problem|returned a non-zero code|exit code)/
+
+/**
+ * The lines of a failed build that say why: the package manager's own error
+ * lines, and the step that failed, from the output of either builder.
+ */
+export function buildFailure(result: { stdout: string; stderr: string }): string {
+  const lines = stripTerminalCodes(`${result.stdout}\n${result.stderr}`)
+    .split('\n')
+    .filter(line => line.trim() && !BUILD_NOISE.test(line))
+    .map(line => (line.length > 300 ? `${line.slice(0, 300)}…` : line))
+  const errors = lines.filter(line => BUILD_ERROR.test(line))
+  return (errors.length ? errors : lines).slice(-6).join('\n')
 }
 
 function lastLines(result: { stdout: string; stderr: string }): string {
