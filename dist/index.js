@@ -42505,9 +42505,11 @@ async function restoreDaemon(docker, inputs) {
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var shell_quote__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6591);
-/* harmony import */ var _core_daemon_config_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4782);
-/* harmony import */ var _core_strategy_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(9838);
-/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(915);
+/* harmony import */ var _core_container_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3380);
+/* harmony import */ var _core_daemon_config_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(4782);
+/* harmony import */ var _core_strategy_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9838);
+/* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(915);
+
 
 
 
@@ -42526,22 +42528,22 @@ class InputError extends Error {
 function readInputs() {
     return {
         image: imageRequest(),
-        cache: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Cache, true),
-        strategy: oneOf(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Strategy, ['auto', ..._core_strategy_js__WEBPACK_IMPORTED_MODULE_4__/* .STRATEGIES */ .YL], 'auto'),
-        bootTimeout: positiveNumber(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.BootTimeout, 120),
-        failOnDegraded: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.FailOnDegraded, false),
-        mountWorkspace: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.MountWorkspace, true),
+        cache: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Cache, true),
+        strategy: oneOf(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Strategy, ['auto', ..._core_strategy_js__WEBPACK_IMPORTED_MODULE_5__/* .STRATEGIES */ .YL], 'auto'),
+        bootTimeout: positiveNumber(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.BootTimeout, 120),
+        failOnDegraded: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.FailOnDegraded, false),
+        mountWorkspace: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.MountWorkspace, true),
         volumes: volumes(),
-        env: assignments(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Env),
-        ports: list(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Ports),
+        env: assignments(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Env),
+        ports: list(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Ports),
         options: runOptions(),
         name: containerName(),
-        keepContainer: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.KeepContainer, false),
-        showJournal: oneOf(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.ShowJournal, JOURNAL_MODES, 'on-failure'),
-        stopTimeout: positiveNumber(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.StopTimeout, 30, { whole: true }),
-        cgroupParent: _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.CgroupParent),
+        keepContainer: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.KeepContainer, false),
+        showJournal: oneOf(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.ShowJournal, JOURNAL_MODES, 'on-failure'),
+        stopTimeout: positiveNumber(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.StopTimeout, 30, { whole: true }),
+        cgroupParent: _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.CgroupParent),
         daemonConfig: daemonConfigPath(),
-        restoreDaemon: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.RestoreDaemon, true)
+        restoreDaemon: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.RestoreDaemon, true)
     };
 }
 function oneOf(input, allowed, fallback) {
@@ -42639,26 +42641,27 @@ function escapeMidWordHashes(raw) {
 }
 // The container's cgroups are its own: a mount of the host's tree would undo that.
 const CGROUP_TREE = /\/sys\/fs\/cgroup/;
-// Docker binds recursively, so a mount of a folder above the tree brings it in too.
-const ABOVE_CGROUP_TREE = new Set(['/', '/sys', '/sys/fs']);
 /** True when a `-v` value or a `--mount` value brings the host's cgroup tree in. */
 function mountsCgroupTree(value) {
     if (CGROUP_TREE.test(value))
         return true;
     const mountSource = /(?:^|,)(?:source|src)=([^,]*)/.exec(value)?.[1];
-    const source = mountSource ?? value.split(':')[0];
-    return ABOVE_CGROUP_TREE.has(node_path__WEBPACK_IMPORTED_MODULE_1__.posix.normalize(source).replace(/(.)\/+$/, '$1'));
+    return (0,_core_container_js__WEBPACK_IMPORTED_MODULE_3__/* .exposesCgroupTree */ .O3)(mountSource ?? value.split(':')[0]);
 }
 function refuseCgroupTree(input, value) {
     if (mountsCgroupTree(value)) {
-        throw new InputError(input, `'${value}' mounts the host's cgroup tree; the strategy gives systemd its own`);
+        throw new InputError(input, `'${value}' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own`);
     }
 }
 /** One volume a line: Docker's own options after the target hold commas. */
 function volumes() {
-    const lines = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getMultilineInput(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Volumes).map(line => line.trim()).filter(Boolean);
-    for (const line of lines)
-        refuseCgroupTree(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Volumes, line);
+    const lines = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getMultilineInput(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Volumes).map(line => line.trim()).filter(Boolean);
+    for (const line of lines) {
+        refuseCgroupTree(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Volumes, line);
+        if (!line.includes(':') && !(0,node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute)(line)) {
+            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Volumes, `'${line}' is neither source:target[:options] nor an absolute path`);
+        }
+    }
     return lines;
 }
 /** `docker run` options that would undo what the action sets up, and why. */
@@ -42671,68 +42674,87 @@ const RESERVED_OPTIONS = {
     '--rm': 'the post step removes the container after a clean shutdown',
     '--init': 'systemd must be PID 1, not an init the engine adds',
     '--detach': 'the container always runs in the background',
-    '-d': 'the container always runs in the background'
+    '-d': 'the container always runs in the background',
+    '--pid': 'systemd must be PID 1 of a PID namespace of its own',
+    '--user': 'systemd runs as root in the container; use docker exec --user for the rest',
+    '-u': 'systemd runs as root in the container; use docker exec --user for the rest'
 };
-const MOUNT_OPTIONS = new Set(['-v', '--volume', '--mount']);
+// The short options of `docker create` that take a value: in a cluster such
+// as `-itv/src:/dst`, the first of them takes the rest of the word, or the next.
+const SHORT_WITH_VALUE = new Set([...'acehlmpuvw']);
+/** The mount values an option word gives: `--volume X`, `--mount=X`, `-vX`, `-itv X`. */
+function mountValues(words, at) {
+    const word = words[at];
+    const long = /^(--volume|--mount)(=(.*))?$/.exec(word);
+    if (long)
+        return [long[3] ?? words[at + 1] ?? ''];
+    if (!/^-[A-Za-z]/.test(word))
+        return [];
+    for (let i = 1; i < word.length; i++) {
+        if (!SHORT_WITH_VALUE.has(word[i]))
+            continue;
+        if (word[i] !== 'v')
+            return [];
+        return [word.slice(i + 1).replace(/^=/, '') || (words[at + 1] ?? '')];
+    }
+    return [];
+}
 function runOptions() {
-    const words = shellWords(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Options);
+    const words = shellWords(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Options);
     words.forEach((word, at) => {
         const option = word.split('=')[0];
         const reason = RESERVED_OPTIONS[option];
         if (reason)
-            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Options, `${option} is not allowed: ${reason}`);
+            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Options, `${option} is not allowed: ${reason}`);
         if (CGROUP_TREE.test(word))
-            refuseCgroupTree(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Options, word);
-        if (MOUNT_OPTIONS.has(word) && words[at + 1])
-            refuseCgroupTree(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Options, words[at + 1]);
-        if (MOUNT_OPTIONS.has(option) && word.includes('=')) {
-            refuseCgroupTree(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Options, word.slice(option.length + 1));
-        }
+            refuseCgroupTree(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Options, word);
+        for (const value of mountValues(words, at))
+            refuseCgroupTree(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Options, value);
     });
     return words;
 }
 /** Package names go into the generated Dockerfile: names (with a version or release) only. */
 function packages() {
-    const names = list(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Packages).flatMap(item => item.split(/\s+/));
+    const names = list(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Packages).flatMap(item => item.split(/\s+/));
     for (const name of names) {
         if (!/^[A-Za-z0-9][A-Za-z0-9._+:~=@/-]*$/.test(name)) {
-            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Packages, `'${name}' is not a package name (python3, nginx=1.22.1-9, say)`);
+            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Packages, `'${name}' is not a package name (python3, nginx=1.22.1-9, say)`);
         }
     }
     return names;
 }
 function imageReference() {
-    const reference = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Image) || 'debian:bookworm';
+    const reference = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Image) || 'debian:bookworm';
     if (!/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/.test(reference)) {
-        throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Image, `'${reference}' is not an image reference (debian:bookworm, fedora:41, ...)`);
+        throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Image, `'${reference}' is not an image reference (debian:bookworm, fedora:41, ...)`);
     }
     return reference;
 }
 function daemonConfigPath() {
-    const path = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.DaemonConfig) || _core_daemon_config_js__WEBPACK_IMPORTED_MODULE_3__/* .DEFAULT_DAEMON_CONFIG */ .gu;
+    const path = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.DaemonConfig) || _core_daemon_config_js__WEBPACK_IMPORTED_MODULE_4__/* .DEFAULT_DAEMON_CONFIG */ .gu;
     if (!(0,node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute)(path)) {
-        throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.DaemonConfig, `'${path}' is not an absolute path (${_core_daemon_config_js__WEBPACK_IMPORTED_MODULE_3__/* .DEFAULT_DAEMON_CONFIG */ .gu}, say)`);
+        throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.DaemonConfig, `'${path}' is not an absolute path (${_core_daemon_config_js__WEBPACK_IMPORTED_MODULE_4__/* .DEFAULT_DAEMON_CONFIG */ .gu}, say)`);
     }
     return path;
 }
 function containerName() {
-    const name = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Name);
+    const name = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Name);
     if (name && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
-        throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Name, `'${name}' is not a valid container name (letters, digits, _ . -)`);
+        throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Name, `'${name}' is not a valid container name (letters, digits, _ . -)`);
     }
     return name;
 }
 function imageRequest() {
-    const dockerfile = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Dockerfile);
-    const context = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Context);
-    const buildArgs = assignments(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.BuildArgs);
+    const dockerfile = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Dockerfile);
+    const context = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Context);
+    const buildArgs = assignments(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.BuildArgs);
     if (!dockerfile && (context || buildArgs.length)) {
-        const input = context ? _constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Context : _constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.BuildArgs;
-        throw new InputError(input, `applies to your own Dockerfile only; set '${_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Dockerfile}' too`);
+        const input = context ? _constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Context : _constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.BuildArgs;
+        throw new InputError(input, `applies to your own Dockerfile only; set '${_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Dockerfile}' too`);
     }
     const extraPackages = packages();
     if (dockerfile && extraPackages.length) {
-        throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Packages, `applies to the generated image only; install them in your Dockerfile, or leave '${_constants_js__WEBPACK_IMPORTED_MODULE_5__/* .Input */ .pd.Dockerfile}' empty`);
+        throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Packages, `applies to the generated image only; install them in your Dockerfile, or leave '${_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Dockerfile}' empty`);
     }
     return {
         base: imageReference(),
@@ -100751,14 +100773,18 @@ async function failedUnits(docker, containerId) {
 /* harmony export */   BD: () => (/* binding */ initCgroup),
 /* harmony export */   H1: () => (/* binding */ underCgroupParent),
 /* harmony export */   Ko: () => (/* binding */ inspectState),
+/* harmony export */   O3: () => (/* binding */ exposesCgroupTree),
 /* harmony export */   SI: () => (/* binding */ stopContainer),
 /* harmony export */   YI: () => (/* binding */ startContainer),
 /* harmony export */   od: () => (/* binding */ removeContainer)
 /* harmony export */ });
-/* unused harmony exports MANAGED_LABEL, createArgs, parseProcCgroup */
+/* unused harmony exports MANAGED_LABEL, createArgs, ContainerError, parseProcCgroup */
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _shim_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9338);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _shim_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9338);
+
 
 
 /** The label every container of this action carries. */
@@ -100786,25 +100812,63 @@ function createArgs(spec) {
         args.push('--publish', port);
     args.push(...spec.options);
     args.push('--entrypoint', '/bin/sh', spec.image);
-    args.push('-c', _shim_js__WEBPACK_IMPORTED_MODULE_1__/* .SHIM_SCRIPT */ .Kx, 'systemd-container-shim', spec.strategy.cgroupSetup);
+    args.push('-c', _shim_js__WEBPACK_IMPORTED_MODULE_2__/* .SHIM_SCRIPT */ .Kx, 'systemd-container-shim', spec.strategy.cgroupSetup);
     return args;
+}
+/** A container the action refuses to start, or one the engine could not start. */
+class ContainerError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ContainerError';
+    }
+}
+// Docker binds recursively, so a folder above the cgroup tree brings it in too.
+const ABOVE_CGROUP_TREE = new Set(['/', '/sys', '/sys/fs']);
+/** True when a host path is the cgroup tree, lies in it, or holds it. */
+function exposesCgroupTree(hostPath) {
+    const path = node_path__WEBPACK_IMPORTED_MODULE_1__.posix.normalize(hostPath).replace(/(.)\/+$/, '$1');
+    return ABOVE_CGROUP_TREE.has(path) || path === '/sys/fs/cgroup' || path.startsWith('/sys/fs/cgroup/');
 }
 /**
  * Creates the container and hands its ID to `created` before starting it: a
  * container the engine made but could not start (a port in use, a bad mount)
- * is removed at once, or by the post step if this process dies first.
+ * is removed at once, or by the post step if this process dies first. Before
+ * the start, the engine's own list of mounts is checked: however the options
+ * were spelled, the host's cgroup tree never reaches the container.
  */
 async function startContainer(docker, spec, created) {
     const id = await docker.ok(createArgs(spec));
     created(id);
     try {
-        await docker.ok(['start', id]);
+        await refuseCgroupTreeMounts(docker, id);
+        await docker.ok(['start', id]).catch((error) => {
+            throw new ContainerError(`${error.message}${startHint(spec, error.message)}`);
+        });
     }
     catch (error) {
         await removeContainer(docker, id).catch(() => undefined);
         throw error;
     }
     return id;
+}
+async function refuseCgroupTreeMounts(docker, id) {
+    const mounts = JSON.parse(await docker.ok(['inspect', '--format', '{{json .Mounts}}', id]));
+    for (const mount of mounts ?? []) {
+        if (mount.Type !== 'bind' || !mount.Source)
+            continue;
+        // A link to /sys is /sys; a source this step cannot see is judged as written.
+        const source = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath)(mount.Source).catch(() => mount.Source);
+        if (exposesCgroupTree(mount.Source) || exposesCgroupTree(source)) {
+            throw new ContainerError(`the mount of ${mount.Source} at ${mount.Destination} (from 'volumes' or 'options') brings the ` +
+                "host's cgroup tree into the container; the strategy gives systemd a subtree of its own. Nothing was started");
+        }
+    }
+}
+function startHint(spec, message) {
+    if (spec.strategy.name === 'privileged' && /apply caps|operation not permitted/i.test(message)) {
+        return "\nThis runner cannot grant a privileged container; strategy 'auto' needs no such privilege";
+    }
+    return '';
 }
 /** Reads the container's state from `docker inspect`. */
 async function inspectState(docker, containerId) {

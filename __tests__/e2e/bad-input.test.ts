@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals'
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -61,6 +61,15 @@ describe('bad input and broken hosts', () => {
     await expectFailure({ strategy: 'writable-cgroups' }, /'writable-cgroups' needs cgroup v2 and Docker 28.0 or later, but this engine is 20\.10/)
   })
 
+  // The lab's machines lack CAP_SYS_RESOURCE, so a privileged container cannot
+  // start here: what can be proved is the clear error and the clean-up.
+  it('says so when the runner cannot grant a privileged container, and leaves nothing behind', async () => {
+    await expectFailure(
+      { strategy: 'privileged' },
+      /unable to apply caps[\s\S]*This runner cannot grant a privileged container; strategy 'auto' needs no such privilege/
+    )
+  })
+
   it('names an unreachable engine', async () => {
     await expectFailure({}, /Docker engine is unreachable .*DOCKER_HOST/, 'unix:///run/lab/no-such-engine.sock')
   })
@@ -69,10 +78,29 @@ describe('bad input and broken hosts', () => {
     await expectFailure({ image: 'example.invalid/nothing:1' }, /input 'image': 'example.invalid\/nothing:1' is not on the engine and cannot be pulled/)
   })
 
-  it('names a build that fails, and tags nothing', async () => {
+  it('names a build that fails and why, and tags nothing and leaves no build container', async () => {
     const before = await engine.ok(['images', '--quiet', 'systemd-container/*'])
-    await expectFailure({ packages: 'no-such-package-exists' }, /systemd image could not be built/)
+    const containers = await engine.ok(['ps', '--all', '--quiet'])
+    await expectFailure(
+      { packages: 'no-such-package-exists' },
+      /systemd image could not be built:\n(.*\n)*E: Unable to locate package no-such-package-exists/
+    )
     expect(await engine.ok(['images', '--quiet', 'systemd-container/*'])).toBe(before)
+    expect(await engine.ok(['ps', '--all', '--quiet'])).toBe(containers)
+  })
+
+  it('refuses a mount of the cgroup tree the inputs cannot see: through --volumes-from, or a link', async () => {
+    const holder = `e2e-sys-holder-${process.pid}`
+    await engine.ok(['create', '--name', holder, '--volume', '/sys:/host-sys:ro', 'debian:bookworm', 'true'])
+    const link = join(await mkdtemp(join(tmpdir(), 'systemd-container-link-')), 'sys')
+    await symlink('/sys', link)
+    try {
+      const refused = /the mount of \/sys at \/host-sys \(from 'volumes' or 'options'\) brings the host's cgroup tree/
+      await expectFailure({ options: `--volumes-from ${holder}` }, refused)
+      await expectFailure({ volumes: `${link}:/host-sys` }, /the mount of \S+\/sys at \/host-sys .* brings the host's cgroup tree/)
+    } finally {
+      await engine.docker(['rm', '--force', holder])
+    }
   })
 
   it.each([

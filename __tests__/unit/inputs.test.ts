@@ -175,11 +175,11 @@ describe('readInputs', () => {
     // A shell starts a comment only at the start of a word: `issue=#12` is one word.
     it('lets mounts through that stay away from the cgroup tree', () => {
       const inputs = read({
-        [Input.Options]: '-v data:/data --mount type=volume,source=cache,target=/cache --volume=/srv/sys:/x',
-        [Input.Volumes]: 'named:/named\n/home/runner/sys:/sys-copy'
+        [Input.Options]: '-v data:/data --mount type=volume,source=cache,target=/cache --volume=/srv/sys:/x -ev=/sys -w /sys',
+        [Input.Volumes]: 'named:/named\n/home/runner/sys:/sys-copy\n/anonymous'
       })
-      expect(inputs.options).toHaveLength(5)
-      expect(inputs.volumes).toEqual(['named:/named', '/home/runner/sys:/sys-copy'])
+      expect(inputs.options).toHaveLength(8)
+      expect(inputs.volumes).toEqual(['named:/named', '/home/runner/sys:/sys-copy', '/anonymous'])
     })
 
     it('keeps a # inside a word, as a shell does', () => {
@@ -216,11 +216,16 @@ describe('readInputs', () => {
       ['--privileged', "input 'options': --privileged is not allowed: use the input 'strategy: privileged'"],
       ['--entrypoint /bin/bash', "input 'options': --entrypoint is not allowed: systemd must be PID 1"],
       ['--name=x', "input 'options': --name is not allowed: use the input 'name'"],
-      ['-v /sys/fs/cgroup:/sys/fs/cgroup:rw', "input 'options': '/sys/fs/cgroup:/sys/fs/cgroup:rw' mounts the host's cgroup tree; the strategy gives systemd its own"],
-      ['--volume /sys:/host-sys', "input 'options': '/sys:/host-sys' mounts the host's cgroup tree; the strategy gives systemd its own"],
-      ['--volume=/sys/fs/:/x', "input 'options': '/sys/fs/:/x' mounts the host's cgroup tree; the strategy gives systemd its own"],
-      ['--mount type=bind,source=/,target=/host', "input 'options': 'type=bind,source=/,target=/host' mounts the host's cgroup tree; the strategy gives systemd its own"],
-      ['--mount=type=bind,src=/sys,dst=/s', "input 'options': 'type=bind,src=/sys,dst=/s' mounts the host's cgroup tree; the strategy gives systemd its own"],
+      ['-v /sys/fs/cgroup:/sys/fs/cgroup:rw', "input 'options': '/sys/fs/cgroup:/sys/fs/cgroup:rw' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own"],
+      ['--volume /sys:/host-sys', "input 'options': '/sys:/host-sys' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own"],
+      ['--volume=/sys/fs/:/x', "input 'options': '/sys/fs/:/x' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own"],
+      ['--mount type=bind,source=/,target=/host', "input 'options': 'type=bind,source=/,target=/host' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own"],
+      ['--mount=type=bind,src=/sys,dst=/s', "input 'options': 'type=bind,src=/sys,dst=/s' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own"],
+      ['-v/sys:/s', "input 'options': '/sys:/s' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own"],
+      ['-itv/sys:/s', "input 'options': '/sys:/s' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own"],
+      ['-it -v=/:/host', "input 'options': '/:/host' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own"],
+      ['--pid=host', "input 'options': --pid is not allowed: systemd must be PID 1 of a PID namespace of its own"],
+      ['--user 1000', "input 'options': --user is not allowed: systemd runs as root in the container; use docker exec --user for the rest"],
       ['--init', "input 'options': --init is not allowed: systemd must be PID 1, not an init the engine adds"],
       ['-d', "input 'options': -d is not allowed: the container always runs in the background"]
     ])('options %p that would undo the isolation', (options, message) => {
@@ -229,7 +234,13 @@ describe('readInputs', () => {
 
     it.each(['/sys/fs/cgroup:/sys/fs/cgroup', '/sys:/host/sys:ro', '/:/host'])('a volume %p of the cgroup tree', volume => {
       expect(refusal({ [Input.Volumes]: volume }).message).toBe(
-        `input 'volumes': '${volume}' mounts the host's cgroup tree; the strategy gives systemd its own`
+        `input 'volumes': '${volume}' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own`
+      )
+    })
+
+    it('a volume that is neither source:target nor an absolute path', () => {
+      expect(refusal({ [Input.Volumes]: 'data' }).message).toBe(
+        "input 'volumes': 'data' is neither source:target[:options] nor an absolute path"
       )
     })
 

@@ -1,7 +1,8 @@
 import * as core from '@actions/core'
-import { isAbsolute, posix } from 'node:path'
+import { isAbsolute } from 'node:path'
 import { parse as parseShellWords } from 'shell-quote'
 
+import { exposesCgroupTree } from '../core/container.js'
 import { DEFAULT_DAEMON_CONFIG } from '../core/daemon-config.js'
 import { ImageRequest } from '../core/image.js'
 import { RequestedStrategy, STRATEGIES } from '../core/strategy.js'
@@ -164,27 +165,32 @@ function escapeMidWordHashes(raw: string): string {
 
 // The container's cgroups are its own: a mount of the host's tree would undo that.
 const CGROUP_TREE = /\/sys\/fs\/cgroup/
-// Docker binds recursively, so a mount of a folder above the tree brings it in too.
-const ABOVE_CGROUP_TREE = new Set(['/', '/sys', '/sys/fs'])
 
 /** True when a `-v` value or a `--mount` value brings the host's cgroup tree in. */
 export function mountsCgroupTree(value: string): boolean {
   if (CGROUP_TREE.test(value)) return true
   const mountSource = /(?:^|,)(?:source|src)=([^,]*)/.exec(value)?.[1]
-  const source = mountSource ?? value.split(':')[0]
-  return ABOVE_CGROUP_TREE.has(posix.normalize(source).replace(/(.)\/+$/, '$1'))
+  return exposesCgroupTree(mountSource ?? value.split(':')[0])
 }
 
 function refuseCgroupTree(input: Input, value: string): void {
   if (mountsCgroupTree(value)) {
-    throw new InputError(input, `'${value}' mounts the host's cgroup tree; the strategy gives systemd its own`)
+    throw new InputError(
+      input,
+      `'${value}' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own`
+    )
   }
 }
 
 /** One volume a line: Docker's own options after the target hold commas. */
 function volumes(): string[] {
   const lines = core.getMultilineInput(Input.Volumes).map(line => line.trim()).filter(Boolean)
-  for (const line of lines) refuseCgroupTree(Input.Volumes, line)
+  for (const line of lines) {
+    refuseCgroupTree(Input.Volumes, line)
+    if (!line.includes(':') && !isAbsolute(line)) {
+      throw new InputError(Input.Volumes, `'${line}' is neither source:target[:options] nor an absolute path`)
+    }
+  }
   return lines
 }
 
@@ -198,10 +204,30 @@ const RESERVED_OPTIONS: Record<string, string> = {
   '--rm': 'the post step removes the container after a clean shutdown',
   '--init': 'systemd must be PID 1, not an init the engine adds',
   '--detach': 'the container always runs in the background',
-  '-d': 'the container always runs in the background'
+  '-d': 'the container always runs in the background',
+  '--pid': 'systemd must be PID 1 of a PID namespace of its own',
+  '--user': 'systemd runs as root in the container; use docker exec --user for the rest',
+  '-u': 'systemd runs as root in the container; use docker exec --user for the rest'
 }
 
-const MOUNT_OPTIONS = new Set(['-v', '--volume', '--mount'])
+// The short options of `docker create` that take a value: in a cluster such
+// as `-itv/src:/dst`, the first of them takes the rest of the word, or the next.
+const SHORT_WITH_VALUE = new Set([...'acehlmpuvw'])
+
+/** The mount values an option word gives: `--volume X`, `--mount=X`, `-vX`, `-itv X`. */
+function mountValues(words: string[], at: number): string[] {
+  const word = words[at]
+  const long = /^(--volume|--mount)(=(.*))?$/.exec(word)
+  if (long) return [long[3] ?? words[at + 1] ?? '']
+
+  if (!/^-[A-Za-z]/.test(word)) return []
+  for (let i = 1; i < word.length; i++) {
+    if (!SHORT_WITH_VALUE.has(word[i])) continue
+    if (word[i] !== 'v') return []
+    return [word.slice(i + 1).replace(/^=/, '') || (words[at + 1] ?? '')]
+  }
+  return []
+}
 
 function runOptions(): string[] {
   const words = shellWords(Input.Options)
@@ -211,10 +237,7 @@ function runOptions(): string[] {
     if (reason) throw new InputError(Input.Options, `${option} is not allowed: ${reason}`)
 
     if (CGROUP_TREE.test(word)) refuseCgroupTree(Input.Options, word)
-    if (MOUNT_OPTIONS.has(word) && words[at + 1]) refuseCgroupTree(Input.Options, words[at + 1])
-    if (MOUNT_OPTIONS.has(option) && word.includes('=')) {
-      refuseCgroupTree(Input.Options, word.slice(option.length + 1))
-    }
+    for (const value of mountValues(words, at)) refuseCgroupTree(Input.Options, value)
   })
   return words
 }

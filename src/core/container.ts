@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, realpath } from 'node:fs/promises'
+import { posix } from 'node:path'
 
 import { Docker } from './docker.js'
 import { CgroupLayout } from './host-probe.js'
@@ -58,10 +59,29 @@ export function createArgs(spec: ContainerSpec): string[] {
   return args
 }
 
+/** A container the action refuses to start, or one the engine could not start. */
+export class ContainerError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ContainerError'
+  }
+}
+
+// Docker binds recursively, so a folder above the cgroup tree brings it in too.
+const ABOVE_CGROUP_TREE = new Set(['/', '/sys', '/sys/fs'])
+
+/** True when a host path is the cgroup tree, lies in it, or holds it. */
+export function exposesCgroupTree(hostPath: string): boolean {
+  const path = posix.normalize(hostPath).replace(/(.)\/+$/, '$1')
+  return ABOVE_CGROUP_TREE.has(path) || path === '/sys/fs/cgroup' || path.startsWith('/sys/fs/cgroup/')
+}
+
 /**
  * Creates the container and hands its ID to `created` before starting it: a
  * container the engine made but could not start (a port in use, a bad mount)
- * is removed at once, or by the post step if this process dies first.
+ * is removed at once, or by the post step if this process dies first. Before
+ * the start, the engine's own list of mounts is checked: however the options
+ * were spelled, the host's cgroup tree never reaches the container.
  */
 export async function startContainer(
   docker: Docker,
@@ -71,12 +91,39 @@ export async function startContainer(
   const id = await docker.ok(createArgs(spec))
   created(id)
   try {
-    await docker.ok(['start', id])
+    await refuseCgroupTreeMounts(docker, id)
+    await docker.ok(['start', id]).catch((error: Error) => {
+      throw new ContainerError(`${error.message}${startHint(spec, error.message)}`)
+    })
   } catch (error) {
     await removeContainer(docker, id).catch(() => undefined)
     throw error
   }
   return id
+}
+
+async function refuseCgroupTreeMounts(docker: Docker, id: string): Promise<void> {
+  const mounts = JSON.parse(await docker.ok(['inspect', '--format', '{{json .Mounts}}', id])) as
+    | { Type?: string; Source?: string; Destination?: string }[]
+    | null
+  for (const mount of mounts ?? []) {
+    if (mount.Type !== 'bind' || !mount.Source) continue
+    // A link to /sys is /sys; a source this step cannot see is judged as written.
+    const source = await realpath(mount.Source).catch(() => mount.Source as string)
+    if (exposesCgroupTree(mount.Source) || exposesCgroupTree(source)) {
+      throw new ContainerError(
+        `the mount of ${mount.Source} at ${mount.Destination} (from 'volumes' or 'options') brings the ` +
+          "host's cgroup tree into the container; the strategy gives systemd a subtree of its own. Nothing was started"
+      )
+    }
+  }
+}
+
+function startHint(spec: ContainerSpec, message: string): string {
+  if (spec.strategy.name === 'privileged' && /apply caps|operation not permitted/i.test(message)) {
+    return "\nThis runner cannot grant a privileged container; strategy 'auto' needs no such privilege"
+  }
+  return ''
 }
 
 /** The engine's view of a container's state, or undefined when it is gone. */
