@@ -40,6 +40,7 @@ if (main.exitCode === 0 && id) {
 if (keep && id) {
   const name = main.outputs['container-name']
   console.log(`\nkept: docker exec -it ${name} bash; when done: docker stop ${name} && docker rm ${name}`)
+  console.log(`and remove its workspace folder: rm -r ${job.workspace}`)
 } else {
   console.log('\n== post step')
   await job.post()
