@@ -42505,7 +42505,7 @@ async function restoreDaemon(docker, inputs) {
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var shell_quote__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6591);
-/* harmony import */ var _core_container_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3380);
+/* harmony import */ var _core_mounts_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6021);
 /* harmony import */ var _core_daemon_config_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(4782);
 /* harmony import */ var _core_strategy_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9838);
 /* harmony import */ var _constants_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(915);
@@ -42535,7 +42535,7 @@ function readInputs() {
         mountWorkspace: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.MountWorkspace, true),
         volumes: volumes(),
         env: assignments(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Env),
-        ports: list(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Ports),
+        ports: ports(),
         options: runOptions(),
         name: containerName(),
         keepContainer: boolean(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.KeepContainer, false),
@@ -42559,7 +42559,8 @@ function positiveNumber(input, fallback, options = {}) {
     const raw = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(input);
     if (!raw)
         return fallback;
-    const value = Number(raw);
+    // Plain decimals only: Number() alone would take 0x10 and 1e1.
+    const value = /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : NaN;
     const kind = options.whole ? 'whole number' : 'number';
     const fits = Number.isFinite(value) && value > 0 && value <= MAX_SECONDS;
     if (!fits || (options.whole && !Number.isInteger(value))) {
@@ -42594,6 +42595,17 @@ function assignments(input) {
     }
     return lines;
 }
+// [ip:][host:]container[/protocol]; ports and ranges; an IPv6 address in brackets.
+const PORT = /^(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):)?(?:(?:\d+(?:-\d+)?)?:)?\d+(?:-\d+)?(?:\/(?:tcp|udp|sctp))?$/;
+function ports() {
+    const items = list(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Ports);
+    for (const item of items) {
+        if (!PORT.test(item)) {
+            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Ports, `'${item}' is not [ip:]host:container[/tcp|udp] (8080:80, 127.0.0.1:5432:5432, 53:53/udp)`);
+        }
+    }
+    return items;
+}
 /**
  * Splits raw `docker run` options as a shell would, without running one: quotes
  * group words, `$NAME` stays literal, and operators such as `;` or `|` are refused.
@@ -42604,6 +42616,9 @@ function shellWords(input) {
         return [];
     const words = (0,shell_quote__WEBPACK_IMPORTED_MODULE_2__.parse)(escapeMidWordHashes(raw), name => `$${name}`);
     return words.map(word => {
+        // No shell runs, so nothing expands a pattern: `x*y` is the text x*y.
+        if (typeof word === 'object' && 'op' in word && word.op === 'glob')
+            return word.pattern;
         if (typeof word !== 'string') {
             throw new InputError(input, `'${raw}' holds shell syntax; give plain docker run options only`);
         }
@@ -42641,16 +42656,19 @@ function escapeMidWordHashes(raw) {
 }
 // The container's cgroups are its own: a mount of the host's tree would undo that.
 const CGROUP_TREE = /\/sys\/fs\/cgroup/;
+// A volume whose driver mounts a kernel file system does so in the engine's namespaces.
+const KERNEL_FS_VOLUME = /(?:^|,)"?volume-opt=type=(cgroup2?|proc|sysfs)(?:,|"|$)/;
 /** True when a `-v` value or a `--mount` value brings the host's cgroup tree in. */
 function mountsCgroupTree(value) {
-    if (CGROUP_TREE.test(value))
+    if (CGROUP_TREE.test(value) || KERNEL_FS_VOLUME.test(value))
         return true;
     const mountSource = /(?:^|,)(?:source|src)=([^,]*)/.exec(value)?.[1];
-    return (0,_core_container_js__WEBPACK_IMPORTED_MODULE_3__/* .exposesCgroupTree */ .O3)(mountSource ?? value.split(':')[0]);
+    return (0,_core_mounts_js__WEBPACK_IMPORTED_MODULE_3__/* .exposesCgroupTree */ .O3)(mountSource ?? value.split(':')[0]);
 }
 function refuseCgroupTree(input, value) {
     if (mountsCgroupTree(value)) {
-        throw new InputError(input, `'${value}' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own`);
+        throw new InputError(input, `'${value}' brings the host's cgroup tree (/sys/fs/cgroup), or a way to it, into the container; ` +
+            'the strategy gives systemd its own');
     }
 }
 /** One volume a line: Docker's own options after the target hold commas. */
@@ -42682,30 +42700,44 @@ const RESERVED_OPTIONS = {
 // The short options of `docker create` that take a value: in a cluster such
 // as `-itv/src:/dst`, the first of them takes the rest of the word, or the next.
 const SHORT_WITH_VALUE = new Set([...'acehlmpuvw']);
+/** The options a word names: `--name=x` names --name, the cluster `-itd` names -i, -t and -d. */
+function optionsNamed(word) {
+    if (word.startsWith('--'))
+        return [word.split('=')[0]];
+    if (!/^-[A-Za-z]/.test(word))
+        return [];
+    const named = [];
+    for (const letter of word.slice(1)) {
+        named.push(`-${letter}`);
+        if (SHORT_WITH_VALUE.has(letter))
+            break;
+    }
+    return named;
+}
 /** The mount values an option word gives: `--volume X`, `--mount=X`, `-vX`, `-itv X`. */
 function mountValues(words, at) {
     const word = words[at];
     const long = /^(--volume|--mount)(=(.*))?$/.exec(word);
     if (long)
         return [long[3] ?? words[at + 1] ?? ''];
-    if (!/^-[A-Za-z]/.test(word))
+    const named = optionsNamed(word);
+    if (word.startsWith('--') || named.at(-1) !== '-v')
         return [];
-    for (let i = 1; i < word.length; i++) {
-        if (!SHORT_WITH_VALUE.has(word[i]))
-            continue;
-        if (word[i] !== 'v')
-            return [];
-        return [word.slice(i + 1).replace(/^=/, '') || (words[at + 1] ?? '')];
-    }
-    return [];
+    const rest = word.slice(named.length + 1).replace(/^=/, '');
+    return [rest || (words[at + 1] ?? '')];
 }
 function runOptions() {
     const words = shellWords(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Options);
     words.forEach((word, at) => {
-        const option = word.split('=')[0];
-        const reason = RESERVED_OPTIONS[option];
-        if (reason)
-            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Options, `${option} is not allowed: ${reason}`);
+        for (const option of optionsNamed(word)) {
+            const reason = RESERVED_OPTIONS[option];
+            if (reason)
+                throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Options, `${option} is not allowed: ${reason}`);
+        }
+        const capability = /^--cap-add(?:=(.*))?$/.exec(word);
+        if (capability && /^(CAP_)?ALL$/i.test(capability[1] ?? words[at + 1] ?? '')) {
+            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Options, "--cap-add ALL is not allowed: use the input 'strategy: privileged'");
+        }
         if (CGROUP_TREE.test(word))
             refuseCgroupTree(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Options, word);
         for (const value of mountValues(words, at))
@@ -42717,8 +42749,8 @@ function runOptions() {
 function packages() {
     const names = list(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Packages).flatMap(item => item.split(/\s+/));
     for (const name of names) {
-        if (!/^[A-Za-z0-9][A-Za-z0-9._+:~=@/-]*$/.test(name)) {
-            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Packages, `'${name}' is not a package name (python3, nginx=1.22.1-9, say)`);
+        if (!/^@?[A-Za-z0-9][A-Za-z0-9._+:~=@/-]*$/.test(name)) {
+            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Packages, `'${name}' is not a package name (python3, nginx=1.22.1-9, or a group such as @development-tools)`);
         }
     }
     return names;
@@ -100773,7 +100805,6 @@ async function failedUnits(docker, containerId) {
 /* harmony export */   BD: () => (/* binding */ initCgroup),
 /* harmony export */   H1: () => (/* binding */ underCgroupParent),
 /* harmony export */   Ko: () => (/* binding */ inspectState),
-/* harmony export */   O3: () => (/* binding */ exposesCgroupTree),
 /* harmony export */   SI: () => (/* binding */ stopContainer),
 /* harmony export */   YI: () => (/* binding */ startContainer),
 /* harmony export */   od: () => (/* binding */ removeContainer)
@@ -100781,8 +100812,7 @@ async function failedUnits(docker, containerId) {
 /* unused harmony exports MANAGED_LABEL, createArgs, ContainerError, parseProcCgroup */
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _mounts_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6021);
 /* harmony import */ var _shim_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9338);
 
 
@@ -100822,13 +100852,6 @@ class ContainerError extends Error {
         this.name = 'ContainerError';
     }
 }
-// Docker binds recursively, so a folder above the cgroup tree brings it in too.
-const ABOVE_CGROUP_TREE = new Set(['/', '/sys', '/sys/fs']);
-/** True when a host path is the cgroup tree, lies in it, or holds it. */
-function exposesCgroupTree(hostPath) {
-    const path = node_path__WEBPACK_IMPORTED_MODULE_1__.posix.normalize(hostPath).replace(/(.)\/+$/, '$1');
-    return ABOVE_CGROUP_TREE.has(path) || path === '/sys/fs/cgroup' || path.startsWith('/sys/fs/cgroup/');
-}
 /**
  * Creates the container and hands its ID to `created` before starting it: a
  * container the engine made but could not start (a port in use, a bad mount)
@@ -100840,7 +100863,7 @@ async function startContainer(docker, spec, created) {
     const id = await docker.ok(createArgs(spec));
     created(id);
     try {
-        await refuseCgroupTreeMounts(docker, id);
+        await (0,_mounts_js__WEBPACK_IMPORTED_MODULE_1__/* .refuseCgroupTreeMounts */ .vc)(docker, id);
         await docker.ok(['start', id]).catch((error) => {
             throw new ContainerError(`${error.message}${startHint(spec, error.message)}`);
         });
@@ -100850,19 +100873,6 @@ async function startContainer(docker, spec, created) {
         throw error;
     }
     return id;
-}
-async function refuseCgroupTreeMounts(docker, id) {
-    const mounts = JSON.parse(await docker.ok(['inspect', '--format', '{{json .Mounts}}', id]));
-    for (const mount of mounts ?? []) {
-        if (mount.Type !== 'bind' || !mount.Source)
-            continue;
-        // A link to /sys is /sys; a source this step cannot see is judged as written.
-        const source = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath)(mount.Source).catch(() => mount.Source);
-        if (exposesCgroupTree(mount.Source) || exposesCgroupTree(source)) {
-            throw new ContainerError(`the mount of ${mount.Source} at ${mount.Destination} (from 'volumes' or 'options') brings the ` +
-                "host's cgroup tree into the container; the strategy gives systemd a subtree of its own. Nothing was started");
-        }
-    }
 }
 function startHint(spec, message) {
     if (spec.strategy.name === 'privileged' && /apply caps|operation not permitted/i.test(message)) {
@@ -101358,6 +101368,89 @@ class Docker {
     async exec(containerId, command) {
         return this.call(['exec', containerId, ...command]);
     }
+}
+
+
+/***/ }),
+
+/***/ 6021:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   O3: () => (/* binding */ exposesCgroupTree),
+/* harmony export */   vc: () => (/* binding */ refuseCgroupTreeMounts)
+/* harmony export */ });
+/* unused harmony exports MountError, volumeExposesCgroupTree */
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+
+
+/** A mount that would hand the container the host's cgroup tree. */
+class MountError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'MountError';
+    }
+}
+// Docker binds recursively, so a folder above the cgroup tree brings it in too.
+const ABOVE_CGROUP_TREE = new Set(['/', '/sys', '/sys/fs']);
+/**
+ * True when a host path is the cgroup tree, lies in it, holds it, or leads to
+ * it: the host's /proc reaches every process's root, /sys/fs/cgroup with it.
+ */
+function exposesCgroupTree(hostPath) {
+    const path = node_path__WEBPACK_IMPORTED_MODULE_1__.posix.normalize(hostPath).replace(/(.)\/+$/, '$1');
+    const under = (top) => path === top || path.startsWith(`${top}/`);
+    return ABOVE_CGROUP_TREE.has(path) || under('/sys/fs/cgroup') || under('/proc');
+}
+// The local volume driver mounts these in the engine's own namespaces: a
+// cgroup file system made there is the host's root, not the container's.
+const HOST_KERNEL_FILE_SYSTEMS = new Set(['cgroup', 'cgroup2', 'proc', 'sysfs']);
+/** True when a volume's driver options mount a kernel file system or bind a path that exposes the tree. */
+async function volumeExposesCgroupTree(options) {
+    if (!options)
+        return false;
+    if (HOST_KERNEL_FILE_SYSTEMS.has(options.type ?? ''))
+        return true;
+    const flags = (options.o ?? '').split(',');
+    if (!flags.includes('bind') && !flags.includes('rbind'))
+        return false;
+    return pathExposes(options.device ?? '');
+}
+async function pathExposes(path) {
+    if (!path)
+        return false;
+    // A link to /sys is /sys; a path this step cannot see is judged as written.
+    const resolved = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath)(path).catch(() => path);
+    return exposesCgroupTree(path) || exposesCgroupTree(resolved);
+}
+/**
+ * Reads the mounts of a created container from the engine and refuses one
+ * that brings the host's cgroup tree in, however the options spelled it:
+ * `--volumes-from`, a link, a volume with driver options of its own.
+ */
+async function refuseCgroupTreeMounts(docker, containerId) {
+    const mounts = JSON.parse(await docker.ok(['inspect', '--format', '{{json .Mounts}}', containerId]));
+    for (const mount of mounts ?? []) {
+        if (mount.Type === 'bind' && (await pathExposes(mount.Source ?? ''))) {
+            throw refusal(`the mount of ${mount.Source} at ${mount.Destination}`);
+        }
+        if (mount.Type !== 'volume' || !mount.Name)
+            continue;
+        if (await volumeExposesCgroupTree(await volumeOptions(docker, mount.Name))) {
+            throw refusal(`the volume ${mount.Name} at ${mount.Destination}`);
+        }
+    }
+}
+async function volumeOptions(docker, name) {
+    const options = await docker.ok(['volume', 'inspect', '--format', '{{json .Options}}', name]);
+    return JSON.parse(options);
+}
+function refusal(what) {
+    return new MountError(`${what} (from 'volumes' or 'options') brings the host's cgroup tree, or a way to it, into the container; ` +
+        'the strategy gives systemd a subtree of its own. Nothing was started');
 }
 
 

@@ -103,6 +103,21 @@ describe('bad input and broken hosts', () => {
     }
   })
 
+  // The local volume driver mounts in the engine's own namespaces: a cgroup2
+  // volume would be the host's root cgroup, writable, inside the container.
+  it('refuses a named volume whose driver mounts a cgroup file system', async () => {
+    const volume = `e2e-cgroup2-volume-${process.pid}`
+    await engine.ok(['volume', 'create', '--opt', 'type=cgroup2', '--opt', 'device=cgroup2', volume])
+    try {
+      await expectFailure(
+        { volumes: `${volume}:/host-cgroup` },
+        new RegExp(`the volume ${volume} at /host-cgroup \\(from 'volumes' or 'options'\\) brings the host's cgroup tree`)
+      )
+    } finally {
+      await engine.docker(['volume', 'rm', '--force', volume])
+    }
+  })
+
   it.each([
     ['an unknown distribution', 'printf "ID=gentoo\\nPRETTY_NAME=\\"Gentoo Linux\\"\\n" > /etc/os-release', /Gentoo Linux \(ID=gentoo\) is not a distribution the action knows; known families: .*'dockerfile'/],
     ['no package manager', 'rm /usr/bin/apt-get', /Debian GNU\/Linux 12 \(bookworm\) has none of apt-get, so systemd cannot be installed in it/]

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 
-import { ContainerSpec, MANAGED_LABEL, createArgs, exposesCgroupTree } from '../../src/core/container.js'
+import { ContainerSpec, MANAGED_LABEL, createArgs } from '../../src/core/container.js'
 import { SHIM_SCRIPT } from '../../src/core/shim.js'
 import { Strategy } from '../../src/core/strategy.js'
 
@@ -24,17 +24,6 @@ function spec(overrides: Partial<ContainerSpec> = {}): ContainerSpec {
     ...overrides
   }
 }
-
-describe('exposesCgroupTree', () => {
-  it.each(['/', '/sys', '/sys/', '/sys/fs', '//sys/./fs/', '/sys/fs/cgroup', '/sys/fs/cgroup/system.slice', '/sys/../sys/fs'])(
-    '%p brings the host cgroup tree along',
-    path => expect(exposesCgroupTree(path)).toBe(true)
-  )
-
-  it.each(['/srv', '/sys/kernel', '/sys/fs/cgroupx', '/home/runner/sys', 'data'])('%p does not', path =>
-    expect(exposesCgroupTree(path)).toBe(false)
-  )
-})
 
 describe('createArgs', () => {
   it('follows the container interface of systemd', () => {

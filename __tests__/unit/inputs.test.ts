@@ -182,6 +182,22 @@ describe('readInputs', () => {
       expect(inputs.volumes).toEqual(['named:/named', '/home/runner/sys:/sys-copy', '/anonymous'])
     })
 
+    it('keeps a pattern as the text it is: no shell expands it', () => {
+      expect(read({ [Input.Options]: '--label b=x*y --label "c=[a]?"' }).options).toEqual([
+        '--label',
+        'b=x*y',
+        '--label',
+        'c=[a]?'
+      ])
+    })
+
+    it('takes ports with addresses, ranges and protocols, and package groups', () => {
+      const ports = '80\n8080:80\n127.0.0.1:5432:5432\n127.0.0.1::80\n[::1]:80:80\n8000-8010:8000-8010/tcp\n53:53/udp'
+      const inputs = read({ [Input.Ports]: ports, [Input.Packages]: '@development-tools python3' })
+      expect(inputs.ports).toHaveLength(7)
+      expect(inputs.image.packages).toEqual(['@development-tools', 'python3'])
+    })
+
     it('keeps a # inside a word, as a shell does', () => {
       expect(read({ [Input.Options]: '--label issue=#12' }).options).toEqual(['--label', 'issue=#12'])
     })
@@ -199,7 +215,7 @@ describe('readInputs', () => {
       )
     })
 
-    it.each(['0', '-1', 'abc', 'Infinity', '10s', '1e20', '21601'])('boot-timeout %p', value => {
+    it.each(['0', '-1', 'abc', 'Infinity', '10s', '1e20', '21601', '0x10', '1e1'])('boot-timeout %p', value => {
       expect(refusal({ [Input.BootTimeout]: value }).message).toBe(
         `input 'boot-timeout': '${value}' is not a positive number of seconds up to 21600 (for example 120)`
       )
@@ -216,17 +232,23 @@ describe('readInputs', () => {
       ['--privileged', "input 'options': --privileged is not allowed: use the input 'strategy: privileged'"],
       ['--entrypoint /bin/bash', "input 'options': --entrypoint is not allowed: systemd must be PID 1"],
       ['--name=x', "input 'options': --name is not allowed: use the input 'name'"],
-      ['-v /sys/fs/cgroup:/sys/fs/cgroup:rw', "input 'options': '/sys/fs/cgroup:/sys/fs/cgroup:rw' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own"],
-      ['--volume /sys:/host-sys', "input 'options': '/sys:/host-sys' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own"],
-      ['--volume=/sys/fs/:/x', "input 'options': '/sys/fs/:/x' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own"],
-      ['--mount type=bind,source=/,target=/host', "input 'options': 'type=bind,source=/,target=/host' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own"],
-      ['--mount=type=bind,src=/sys,dst=/s', "input 'options': 'type=bind,src=/sys,dst=/s' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own"],
-      ['-v/sys:/s', "input 'options': '/sys:/s' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own"],
-      ['-itv/sys:/s', "input 'options': '/sys:/s' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own"],
-      ['-it -v=/:/host', "input 'options': '/:/host' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own"],
+      ['-v /sys/fs/cgroup:/sys/fs/cgroup:rw', "input 'options': '/sys/fs/cgroup:/sys/fs/cgroup:rw' brings the host's cgroup tree (/sys/fs/cgroup), or a way to it, into the container; the strategy gives systemd its own"],
+      ['--volume /sys:/host-sys', "input 'options': '/sys:/host-sys' brings the host's cgroup tree (/sys/fs/cgroup), or a way to it, into the container; the strategy gives systemd its own"],
+      ['--volume=/sys/fs/:/x', "input 'options': '/sys/fs/:/x' brings the host's cgroup tree (/sys/fs/cgroup), or a way to it, into the container; the strategy gives systemd its own"],
+      ['--mount type=bind,source=/,target=/host', "input 'options': 'type=bind,source=/,target=/host' brings the host's cgroup tree (/sys/fs/cgroup), or a way to it, into the container; the strategy gives systemd its own"],
+      ['--mount=type=bind,src=/sys,dst=/s', "input 'options': 'type=bind,src=/sys,dst=/s' brings the host's cgroup tree (/sys/fs/cgroup), or a way to it, into the container; the strategy gives systemd its own"],
+      ['-v/sys:/s', "input 'options': '/sys:/s' brings the host's cgroup tree (/sys/fs/cgroup), or a way to it, into the container; the strategy gives systemd its own"],
+      ['-itv/sys:/s', "input 'options': '/sys:/s' brings the host's cgroup tree (/sys/fs/cgroup), or a way to it, into the container; the strategy gives systemd its own"],
+      ['-it -v=/:/host', "input 'options': '/:/host' brings the host's cgroup tree (/sys/fs/cgroup), or a way to it, into the container; the strategy gives systemd its own"],
       ['--pid=host', "input 'options': --pid is not allowed: systemd must be PID 1 of a PID namespace of its own"],
       ['--user 1000', "input 'options': --user is not allowed: systemd runs as root in the container; use docker exec --user for the rest"],
       ['--init', "input 'options': --init is not allowed: systemd must be PID 1, not an init the engine adds"],
+      ['-tu 65534', "input 'options': -u is not allowed: systemd runs as root in the container; use docker exec --user for the rest"],
+      ['-itd', "input 'options': -d is not allowed: the container always runs in the background"],
+      ['--cap-add ALL', "input 'options': --cap-add ALL is not allowed: use the input 'strategy: privileged'"],
+      ['--cap-add=all', "input 'options': --cap-add ALL is not allowed: use the input 'strategy: privileged'"],
+      ['--mount type=volume,dst=/c,volume-opt=type=cgroup2,volume-opt=device=cgroup2', "input 'options': 'type=volume,dst=/c,volume-opt=type=cgroup2,volume-opt=device=cgroup2' brings the host's cgroup tree (/sys/fs/cgroup), or a way to it, into the container; the strategy gives systemd its own"],
+      ['-v /proc:/hostproc', "input 'options': '/proc:/hostproc' brings the host's cgroup tree (/sys/fs/cgroup), or a way to it, into the container; the strategy gives systemd its own"],
       ['-d', "input 'options': -d is not allowed: the container always runs in the background"]
     ])('options %p that would undo the isolation', (options, message) => {
       expect(refusal({ [Input.Options]: options }).message).toBe(message)
@@ -234,7 +256,13 @@ describe('readInputs', () => {
 
     it.each(['/sys/fs/cgroup:/sys/fs/cgroup', '/sys:/host/sys:ro', '/:/host'])('a volume %p of the cgroup tree', volume => {
       expect(refusal({ [Input.Volumes]: volume }).message).toBe(
-        `input 'volumes': '${volume}' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own`
+        `input 'volumes': '${volume}' brings the host's cgroup tree (/sys/fs/cgroup), or a way to it, into the container; the strategy gives systemd its own`
+      )
+    })
+
+    it.each(['8080:80:tcp', 'http', '80/icmp', '1.2.3:80:80'])('port %p', port => {
+      expect(refusal({ [Input.Ports]: `8080:80\n${port}` }).message).toBe(
+        `input 'ports': '${port}' is not [ip:]host:container[/tcp|udp] (8080:80, 127.0.0.1:5432:5432, 53:53/udp)`
       )
     })
 
@@ -252,7 +280,7 @@ describe('readInputs', () => {
 
     it.each(['curl;sh', '$(id)', '-y'])('package %p', name => {
       expect(refusal({ [Input.Packages]: `python3 ${name}` }).message).toBe(
-        `input 'packages': '${name}' is not a package name (python3, nginx=1.22.1-9, say)`
+        `input 'packages': '${name}' is not a package name (python3, nginx=1.22.1-9, or a group such as @development-tools)`
       )
     })
 

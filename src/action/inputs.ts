@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import { isAbsolute } from 'node:path'
 import { parse as parseShellWords } from 'shell-quote'
 
-import { exposesCgroupTree } from '../core/container.js'
+import { exposesCgroupTree } from '../core/mounts.js'
 import { DEFAULT_DAEMON_CONFIG } from '../core/daemon-config.js'
 import { ImageRequest } from '../core/image.js'
 import { RequestedStrategy, STRATEGIES } from '../core/strategy.js'
@@ -51,7 +51,7 @@ export function readInputs(): Inputs {
     mountWorkspace: boolean(Input.MountWorkspace, true),
     volumes: volumes(),
     env: assignments(Input.Env),
-    ports: list(Input.Ports),
+    ports: ports(),
     options: runOptions(),
     name: containerName(),
     keepContainer: boolean(Input.KeepContainer, false),
@@ -78,7 +78,8 @@ function positiveNumber(input: Input, fallback: number, options: { whole?: boole
   const raw = core.getInput(input)
   if (!raw) return fallback
 
-  const value = Number(raw)
+  // Plain decimals only: Number() alone would take 0x10 and 1e1.
+  const value = /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : NaN
   const kind = options.whole ? 'whole number' : 'number'
   const fits = Number.isFinite(value) && value > 0 && value <= MAX_SECONDS
   if (!fits || (options.whole && !Number.isInteger(value))) {
@@ -118,6 +119,19 @@ function assignments(input: Input): string[] {
   return lines
 }
 
+// [ip:][host:]container[/protocol]; ports and ranges; an IPv6 address in brackets.
+const PORT = /^(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):)?(?:(?:\d+(?:-\d+)?)?:)?\d+(?:-\d+)?(?:\/(?:tcp|udp|sctp))?$/
+
+function ports(): string[] {
+  const items = list(Input.Ports)
+  for (const item of items) {
+    if (!PORT.test(item)) {
+      throw new InputError(Input.Ports, `'${item}' is not [ip:]host:container[/tcp|udp] (8080:80, 127.0.0.1:5432:5432, 53:53/udp)`)
+    }
+  }
+  return items
+}
+
 /**
  * Splits raw `docker run` options as a shell would, without running one: quotes
  * group words, `$NAME` stays literal, and operators such as `;` or `|` are refused.
@@ -128,6 +142,8 @@ function shellWords(input: Input): string[] {
 
   const words = parseShellWords(escapeMidWordHashes(raw), name => `$${name}`)
   return words.map(word => {
+    // No shell runs, so nothing expands a pattern: `x*y` is the text x*y.
+    if (typeof word === 'object' && 'op' in word && word.op === 'glob') return word.pattern
     if (typeof word !== 'string') {
       throw new InputError(input, `'${raw}' holds shell syntax; give plain docker run options only`)
     }
@@ -166,9 +182,12 @@ function escapeMidWordHashes(raw: string): string {
 // The container's cgroups are its own: a mount of the host's tree would undo that.
 const CGROUP_TREE = /\/sys\/fs\/cgroup/
 
+// A volume whose driver mounts a kernel file system does so in the engine's namespaces.
+const KERNEL_FS_VOLUME = /(?:^|,)"?volume-opt=type=(cgroup2?|proc|sysfs)(?:,|"|$)/
+
 /** True when a `-v` value or a `--mount` value brings the host's cgroup tree in. */
 export function mountsCgroupTree(value: string): boolean {
-  if (CGROUP_TREE.test(value)) return true
+  if (CGROUP_TREE.test(value) || KERNEL_FS_VOLUME.test(value)) return true
   const mountSource = /(?:^|,)(?:source|src)=([^,]*)/.exec(value)?.[1]
   return exposesCgroupTree(mountSource ?? value.split(':')[0])
 }
@@ -177,7 +196,8 @@ function refuseCgroupTree(input: Input, value: string): void {
   if (mountsCgroupTree(value)) {
     throw new InputError(
       input,
-      `'${value}' brings the host's cgroup tree (/sys/fs/cgroup) into the container; the strategy gives systemd its own`
+      `'${value}' brings the host's cgroup tree (/sys/fs/cgroup), or a way to it, into the container; ` +
+        'the strategy gives systemd its own'
     )
   }
 }
@@ -214,27 +234,42 @@ const RESERVED_OPTIONS: Record<string, string> = {
 // as `-itv/src:/dst`, the first of them takes the rest of the word, or the next.
 const SHORT_WITH_VALUE = new Set([...'acehlmpuvw'])
 
+/** The options a word names: `--name=x` names --name, the cluster `-itd` names -i, -t and -d. */
+function optionsNamed(word: string): string[] {
+  if (word.startsWith('--')) return [word.split('=')[0]]
+  if (!/^-[A-Za-z]/.test(word)) return []
+
+  const named: string[] = []
+  for (const letter of word.slice(1)) {
+    named.push(`-${letter}`)
+    if (SHORT_WITH_VALUE.has(letter)) break
+  }
+  return named
+}
+
 /** The mount values an option word gives: `--volume X`, `--mount=X`, `-vX`, `-itv X`. */
 function mountValues(words: string[], at: number): string[] {
   const word = words[at]
   const long = /^(--volume|--mount)(=(.*))?$/.exec(word)
   if (long) return [long[3] ?? words[at + 1] ?? '']
 
-  if (!/^-[A-Za-z]/.test(word)) return []
-  for (let i = 1; i < word.length; i++) {
-    if (!SHORT_WITH_VALUE.has(word[i])) continue
-    if (word[i] !== 'v') return []
-    return [word.slice(i + 1).replace(/^=/, '') || (words[at + 1] ?? '')]
-  }
-  return []
+  const named = optionsNamed(word)
+  if (word.startsWith('--') || named.at(-1) !== '-v') return []
+  const rest = word.slice(named.length + 1).replace(/^=/, '')
+  return [rest || (words[at + 1] ?? '')]
 }
 
 function runOptions(): string[] {
   const words = shellWords(Input.Options)
   words.forEach((word, at) => {
-    const option = word.split('=')[0]
-    const reason = RESERVED_OPTIONS[option]
-    if (reason) throw new InputError(Input.Options, `${option} is not allowed: ${reason}`)
+    for (const option of optionsNamed(word)) {
+      const reason = RESERVED_OPTIONS[option]
+      if (reason) throw new InputError(Input.Options, `${option} is not allowed: ${reason}`)
+    }
+    const capability = /^--cap-add(?:=(.*))?$/.exec(word)
+    if (capability && /^(CAP_)?ALL$/i.test(capability[1] ?? words[at + 1] ?? '')) {
+      throw new InputError(Input.Options, "--cap-add ALL is not allowed: use the input 'strategy: privileged'")
+    }
 
     if (CGROUP_TREE.test(word)) refuseCgroupTree(Input.Options, word)
     for (const value of mountValues(words, at)) refuseCgroupTree(Input.Options, value)
@@ -246,8 +281,11 @@ function runOptions(): string[] {
 function packages(): string[] {
   const names = list(Input.Packages).flatMap(item => item.split(/\s+/))
   for (const name of names) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._+:~=@/-]*$/.test(name)) {
-      throw new InputError(Input.Packages, `'${name}' is not a package name (python3, nginx=1.22.1-9, say)`)
+    if (!/^@?[A-Za-z0-9][A-Za-z0-9._+:~=@/-]*$/.test(name)) {
+      throw new InputError(
+        Input.Packages,
+        `'${name}' is not a package name (python3, nginx=1.22.1-9, or a group such as @development-tools)`
+      )
     }
   }
   return names

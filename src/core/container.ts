@@ -1,8 +1,8 @@
-import { readFile, realpath } from 'node:fs/promises'
-import { posix } from 'node:path'
+import { readFile } from 'node:fs/promises'
 
 import { Docker } from './docker.js'
 import { CgroupLayout } from './host-probe.js'
+import { refuseCgroupTreeMounts } from './mounts.js'
 import { SHIM_SCRIPT } from './shim.js'
 import { Strategy } from './strategy.js'
 
@@ -67,15 +67,6 @@ export class ContainerError extends Error {
   }
 }
 
-// Docker binds recursively, so a folder above the cgroup tree brings it in too.
-const ABOVE_CGROUP_TREE = new Set(['/', '/sys', '/sys/fs'])
-
-/** True when a host path is the cgroup tree, lies in it, or holds it. */
-export function exposesCgroupTree(hostPath: string): boolean {
-  const path = posix.normalize(hostPath).replace(/(.)\/+$/, '$1')
-  return ABOVE_CGROUP_TREE.has(path) || path === '/sys/fs/cgroup' || path.startsWith('/sys/fs/cgroup/')
-}
-
 /**
  * Creates the container and hands its ID to `created` before starting it: a
  * container the engine made but could not start (a port in use, a bad mount)
@@ -100,23 +91,6 @@ export async function startContainer(
     throw error
   }
   return id
-}
-
-async function refuseCgroupTreeMounts(docker: Docker, id: string): Promise<void> {
-  const mounts = JSON.parse(await docker.ok(['inspect', '--format', '{{json .Mounts}}', id])) as
-    | { Type?: string; Source?: string; Destination?: string }[]
-    | null
-  for (const mount of mounts ?? []) {
-    if (mount.Type !== 'bind' || !mount.Source) continue
-    // A link to /sys is /sys; a source this step cannot see is judged as written.
-    const source = await realpath(mount.Source).catch(() => mount.Source as string)
-    if (exposesCgroupTree(mount.Source) || exposesCgroupTree(source)) {
-      throw new ContainerError(
-        `the mount of ${mount.Source} at ${mount.Destination} (from 'volumes' or 'options') brings the ` +
-          "host's cgroup tree into the container; the strategy gives systemd a subtree of its own. Nothing was started"
-      )
-    }
-  }
 }
 
 function startHint(spec: ContainerSpec, message: string): string {
