@@ -42597,14 +42597,23 @@ function assignments(input) {
 }
 // [ip:][host:]container[/protocol]; ports and ranges; an IPv6 address in brackets.
 const PORT = /^(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):)?(?:(?:\d+(?:-\d+)?)?:)?\d+(?:-\d+)?(?:\/(?:tcp|udp|sctp))?$/;
+const MAX_PORT = 65535;
 function ports() {
     const items = list(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Ports);
     for (const item of items) {
         if (!PORT.test(item)) {
-            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Ports, `'${item}' is not [ip:]host:container[/tcp|udp] (8080:80, 127.0.0.1:5432:5432, 53:53/udp)`);
+            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Ports, `'${item}' is not [ip:][host:]container[/tcp|udp|sctp] (8080:80, 127.0.0.1:5432:5432, 53:53/udp)`);
+        }
+        if (portNumbers(item).some(port => port > MAX_PORT)) {
+            throw new InputError(_constants_js__WEBPACK_IMPORTED_MODULE_6__/* .Input */ .pd.Ports, `'${item}' names a port above ${MAX_PORT}`);
         }
     }
     return items;
+}
+/** The port numbers of a value PORT accepts: the address and protocol left out. */
+function portNumbers(item) {
+    const ports = item.replace(/\/\w+$/, '').replace(/^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[^\]]*\]):/, '');
+    return (ports.match(/\d+/g) ?? []).map(Number);
 }
 /**
  * Splits raw `docker run` options as a shell would, without running one: quotes
@@ -100045,8 +100054,12 @@ function generateDockerfile(base, manager, packages = []) {
         `RUN ${recipe.install(install)} \\`,
         // Masked by a link to /dev/null: works for units the image does not have too.
         ` && for unit in ${mask}; do ln -sf /dev/null "$unit"; done \\`,
-        // An empty machine-id makes systemd generate a fresh one at every boot.
-        ' && rm -f /etc/machine-id && touch /etc/machine-id',
+        // An empty machine-id makes systemd generate a fresh one at every boot. D-Bus's
+        // own copy must go too: systemd takes an ID from it when /etc/machine-id is
+        // empty, so every container of the image would share one. The link lets D-Bus
+        // read the ID that systemd writes at boot.
+        ' && rm -f /etc/machine-id /var/lib/dbus/machine-id && touch /etc/machine-id \\',
+        ' && if [ -d /var/lib/dbus ]; then ln -s /etc/machine-id /var/lib/dbus/machine-id; fi',
         'STOPSIGNAL SIGRTMIN+3',
         `CMD ["${recipe.systemdPath}"]`,
         ''
@@ -100482,7 +100495,10 @@ async function bootOrCleanUp(docker, containerId, inputs) {
             action_state/* saveContainer */.NH('', '');
         }
         const diagnosis = report.diagnosis ? `\nLikely cause: ${report.diagnosis}` : '';
-        throw new Error(`${error.message}${diagnosis}`);
+        const hint = error instanceof core_boot/* BootTimeout */._g
+            ? `; input '${constants/* Input */.pd.BootTimeout}' is ${inputs.bootTimeout} s, raise it for an image that boots slowly`
+            : '';
+        throw new Error(`${error.message}${hint}${diagnosis}`);
     }
 }
 function checkDegraded(boot, inputs) {
@@ -100564,7 +100580,8 @@ async function cleanUpContainer(docker, inputs) {
         });
     }
     if (inputs.keepContainer) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__.info(`${container.name} is kept running, as keep-container asks`);
+        const how = running ? 'running' : 'as it is (it has exited)';
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__.info(`${container.name} is kept ${how}, as keep-container asks`);
         return;
     }
     await _actions_core__WEBPACK_IMPORTED_MODULE_0__.group(`Stop ${container.name}`, () => stopAndRemove(docker, container.id, inputs));
@@ -100665,6 +100682,7 @@ function savedPostSettings() {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   HJ: () => (/* binding */ BootError),
 /* harmony export */   Z1: () => (/* binding */ failedUnits),
+/* harmony export */   _g: () => (/* binding */ BootTimeout),
 /* harmony export */   bC: () => (/* binding */ waitForBoot)
 /* harmony export */ });
 /* unused harmony exports managerHasForked, systemdVersion, parseSystemdVersion */
@@ -100682,6 +100700,13 @@ class BootError extends Error {
         super(message);
         this.exitCode = exitCode;
         this.name = 'BootError';
+    }
+}
+/** systemd was still starting when the boot timeout ran out. */
+class BootTimeout extends BootError {
+    constructor(message) {
+        super(message);
+        this.name = 'BootTimeout';
     }
 }
 /**
@@ -100722,7 +100747,7 @@ async function waitForManager(docker, containerId, log, deadline, poll) {
         }
         await (0,node_timers_promises__WEBPACK_IMPORTED_MODULE_0__.setTimeout)(poll);
     }
-    throw new BootError('systemd did not start within the boot timeout');
+    throw new BootTimeout('systemd did not start within the boot timeout');
 }
 /**
  * True when the container's init is no longer the shim and has a child: the
@@ -100756,7 +100781,7 @@ async function waitForState(docker, containerId, log, deadline, poll) {
         last = state || last;
         await (0,node_timers_promises__WEBPACK_IMPORTED_MODULE_0__.setTimeout)(poll);
     }
-    throw new BootError(`systemd did not finish booting within the boot timeout (last state: ${last || 'unknown'})`);
+    throw new BootTimeout(`systemd did not finish booting within the boot timeout (last state: ${last || 'unknown'})`);
 }
 async function requireRunning(docker, containerId) {
     const state = await (0,_container_js__WEBPACK_IMPORTED_MODULE_1__/* .inspectState */ .Ko)(docker, containerId);

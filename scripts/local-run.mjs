@@ -3,44 +3,49 @@
 // or the default socket), then its post step, as a GitHub runner would.
 //   npm run local -- [input=value ...] [--keep]
 // e.g. npm run local -- image=debian:trixie packages="python3 sudo"
-import { execFileSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 
 import { createJob } from './runner.mjs'
 
-const keep = process.argv.includes('--keep')
-const inputs = Object.fromEntries(
-  process.argv
-    .slice(2)
-    .filter(arg => arg !== '--keep')
-    .map(arg => {
-      const at = arg.indexOf('=')
-      if (at < 1) throw new Error(`'${arg}' is not input=value`)
-      return [arg.slice(0, at), arg.slice(at + 1)]
-    })
-)
-
-let job
-try {
-  job = await createJob({ inputs, echo: true, jobName: 'local' })
-} catch (error) {
-  console.error(error.message)
+/** A mistake in the command line: a short message, no stack trace. */
+function usage(message) {
+  console.error(`${message}\nusage: npm run local -- [input=value ...] [--keep]`)
   process.exit(2)
 }
-console.log(`workspace (mounted in the container): ${job.workspace}\n`)
-const main = await job.main()
+
+const keep = process.argv.includes('--keep')
+const inputs = {}
+for (const arg of process.argv.slice(2).filter(arg => arg !== '--keep')) {
+  const at = arg.indexOf('=')
+  if (at < 1) usage(`'${arg}' is not input=value`)
+  inputs[arg.slice(0, at)] = arg.slice(at + 1)
+}
+
+const job = await createJob({ inputs, echo: true, jobName: 'local' })
+let main
+try {
+  console.log(`workspace (mounted in the container): ${job.workspace}\n`)
+  main = await job.main()
+} catch (error) {
+  // The runner reads action.yml before the bundle runs: an unknown input name.
+  await job.remove()
+  usage(error.message)
+}
 console.log('\n== outputs')
 for (const [name, value] of Object.entries(main.outputs)) console.log(`${name}: ${value}`)
 
 const id = main.outputs['container-id']
 if (main.exitCode === 0 && id) {
+  // Exits 1 for `degraded`, which the action accepted with a warning: shown, not fatal.
+  const answer = spawnSync('docker', ['exec', id, 'systemctl', 'is-system-running'], { encoding: 'utf8' })
   console.log('\n== docker exec <container-id> systemctl is-system-running')
-  console.log(execFileSync('docker', ['exec', id, 'systemctl', 'is-system-running'], { encoding: 'utf8' }).trim())
+  console.log((answer.stdout || answer.stderr).trim())
 }
 
 if (keep && id) {
   const name = main.outputs['container-name']
   console.log(`\nkept: docker exec -it ${name} bash; when done: docker stop ${name} && docker rm ${name}`)
-  console.log(`and remove its workspace folder: rm -r ${job.workspace}`)
+  console.log(`and remove the job's folder: rm -r ${job.home}`)
 } else {
   console.log('\n== post step')
   await job.post()

@@ -11,6 +11,8 @@ export interface Job {
   main(): Promise<StepResult>
   post(): Promise<StepResult>
   workspace: string
+  /** The folder on this machine that holds the job's files, the workspace among them. */
+  home: string
   /** Removes the job's files (outputs, state, workspace). */
   remove(): Promise<void>
 }

@@ -65,6 +65,7 @@ export async function createJob(options) {
     main: () => step('main'),
     post: () => step('post'),
     workspace: inside('workspace'),
+    home,
     remove: () => rm(home, { recursive: true, force: true })
   }
 }

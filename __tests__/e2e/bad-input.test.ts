@@ -137,6 +137,18 @@ describe('bad input and broken hosts', () => {
     }
   })
 
+  it('names the boot-timeout input when systemd is not up in time, and removes the container', async () => {
+    await expectFailure(
+      { 'boot-timeout': '0.05' },
+      /within the boot timeout.*; input 'boot-timeout' is 0\.05 s, raise it for an image that boots slowly/
+    )
+  })
+
+  it('refuses a port above 65535 before anything is built', async () => {
+    const main = await expectFailure({ ports: '70000:80' }, /input 'ports': '70000:80' names a port above 65535/)
+    expect(main.log).not.toContain('Probe the host')
+  })
+
   it('names an image without systemd, with its boot log', async () => {
     const main = await expectFailure(
       { dockerfile: join(FIXTURES, 'no-systemd', 'Dockerfile'), context: join(FIXTURES, 'no-systemd') },

@@ -30,8 +30,10 @@ describe('the image cache', () => {
     expect(main.exitCode).toBe(0)
     const id = main.outputs['container-id']
     expect(await engine.ok(['exec', id, 'systemctl', 'is-system-running'])).toBe('running')
+    const machineId = await engine.ok(['exec', id, 'cat', '/etc/machine-id'])
+    expect(await engine.ok(['exec', id, 'cat', '/var/lib/dbus/machine-id'])).toBe(machineId)
     expect((await job.post()).exitCode).toBe(0)
-    return main
+    return { ...main, machineId }
   }
 
   /** The image these tests built from their base, as the engine has it now. */
@@ -62,6 +64,9 @@ describe('the image cache', () => {
     expect(second.log).toContain('cache hit')
     expect(second.log).not.toContain('building systemd-container/')
     expect(second.log).not.toContain('Step 1/')
+    // Two boots of one image are two machines: the image carries no machine ID.
+    expect(second.machineId).toMatch(/^[0-9a-f]{32}$/)
+    expect(second.machineId).not.toBe(first.machineId)
     expect(await service.entries()).toHaveLength(1)
   })
 

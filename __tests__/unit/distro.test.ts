@@ -393,7 +393,14 @@ describe('generateDockerfile', () => {
     })
 
     it('empties machine-id so that each boot makes its own', () => {
-      expect(plain).toContain('rm -f /etc/machine-id && touch /etc/machine-id')
+      expect(plain).toContain('rm -f /etc/machine-id /var/lib/dbus/machine-id && touch /etc/machine-id')
+    })
+
+    it("leaves no D-Bus machine ID for systemd to copy at boot, only a link to systemd's", () => {
+      expect(plain).toContain('ln -s /etc/machine-id /var/lib/dbus/machine-id')
+      expect(plain.indexOf('rm -f /etc/machine-id /var/lib/dbus/machine-id')).toBeLessThan(
+        plain.indexOf('ln -s /etc/machine-id /var/lib/dbus/machine-id')
+      )
     })
 
     it('tells systemd it runs in a container', () => {

@@ -262,8 +262,16 @@ describe('readInputs', () => {
 
     it.each(['8080:80:tcp', 'http', '80/icmp', '1.2.3:80:80'])('port %p', port => {
       expect(refusal({ [Input.Ports]: `8080:80\n${port}` }).message).toBe(
-        `input 'ports': '${port}' is not [ip:]host:container[/tcp|udp] (8080:80, 127.0.0.1:5432:5432, 53:53/udp)`
+        `input 'ports': '${port}' is not [ip:][host:]container[/tcp|udp|sctp] (8080:80, 127.0.0.1:5432:5432, 53:53/udp)`
       )
+    })
+
+    it.each(['70000:80', '99999', '127.0.0.1:8080:65536/udp', '8000-70000:8000-70000'])('port %p out of range', port => {
+      expect(refusal({ [Input.Ports]: port }).message).toBe(`input 'ports': '${port}' names a port above 65535`)
+    })
+
+    it('takes the highest port, with or without an address', () => {
+      expect(read({ [Input.Ports]: '65535:65535\n[::1]:80:80\n255.255.255.255:80:80' }).ports).toHaveLength(3)
     })
 
     it('a volume that is neither source:target nor an absolute path', () => {

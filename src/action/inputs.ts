@@ -122,14 +122,28 @@ function assignments(input: Input): string[] {
 // [ip:][host:]container[/protocol]; ports and ranges; an IPv6 address in brackets.
 const PORT = /^(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):)?(?:(?:\d+(?:-\d+)?)?:)?\d+(?:-\d+)?(?:\/(?:tcp|udp|sctp))?$/
 
+const MAX_PORT = 65535
+
 function ports(): string[] {
   const items = list(Input.Ports)
   for (const item of items) {
     if (!PORT.test(item)) {
-      throw new InputError(Input.Ports, `'${item}' is not [ip:]host:container[/tcp|udp] (8080:80, 127.0.0.1:5432:5432, 53:53/udp)`)
+      throw new InputError(
+        Input.Ports,
+        `'${item}' is not [ip:][host:]container[/tcp|udp|sctp] (8080:80, 127.0.0.1:5432:5432, 53:53/udp)`
+      )
+    }
+    if (portNumbers(item).some(port => port > MAX_PORT)) {
+      throw new InputError(Input.Ports, `'${item}' names a port above ${MAX_PORT}`)
     }
   }
   return items
+}
+
+/** The port numbers of a value PORT accepts: the address and protocol left out. */
+function portNumbers(item: string): number[] {
+  const ports = item.replace(/\/\w+$/, '').replace(/^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[^\]]*\]):/, '')
+  return (ports.match(/\d+/g) ?? []).map(Number)
 }
 
 /**

@@ -1,13 +1,13 @@
 import * as core from '@actions/core'
 import { randomBytes } from 'node:crypto'
 
-import { BootError, BootResult, waitForBoot } from '../core/boot.js'
+import { BootError, BootResult, BootTimeout, waitForBoot } from '../core/boot.js'
 import { ContainerSpec, removeContainer, startContainer } from '../core/container.js'
 import { collectBootReport } from '../core/diagnose.js'
 import { Docker } from '../core/docker.js'
 import { describeHost, HostProbe, probeHost } from '../core/host-probe.js'
 import { chooseStrategy, Strategy } from '../core/strategy.js'
-import { Output } from './constants.js'
+import { Input, Output } from './constants.js'
 import { setCgroupParent, verifyCgroup } from './daemon.js'
 import { PreparedImage, prepareImage } from './image-cache.js'
 import { Inputs, readInputs } from './inputs.js'
@@ -102,7 +102,11 @@ async function bootOrCleanUp(docker: Docker, containerId: string, inputs: Inputs
       state.saveContainer('', '')
     }
     const diagnosis = report.diagnosis ? `\nLikely cause: ${report.diagnosis}` : ''
-    throw new Error(`${(error as Error).message}${diagnosis}`)
+    const hint =
+      error instanceof BootTimeout
+        ? `; input '${Input.BootTimeout}' is ${inputs.bootTimeout} s, raise it for an image that boots slowly`
+        : ''
+    throw new Error(`${(error as Error).message}${hint}${diagnosis}`)
   }
 }
 

@@ -45,7 +45,8 @@ async function cleanUpContainer(docker: Docker, inputs: PostSettings): Promise<v
   }
 
   if (inputs.keepContainer) {
-    core.info(`${container.name} is kept running, as keep-container asks`)
+    const how = running ? 'running' : 'as it is (it has exited)'
+    core.info(`${container.name} is kept ${how}, as keep-container asks`)
     return
   }
 

@@ -29,6 +29,14 @@ export class BootError extends Error {
   }
 }
 
+/** systemd was still starting when the boot timeout ran out. */
+export class BootTimeout extends BootError {
+  constructor(message: string) {
+    super(message)
+    this.name = 'BootTimeout'
+  }
+}
+
 export interface BootOptions {
   timeoutSeconds: number
   pollMilliseconds?: number
@@ -86,7 +94,7 @@ async function waitForManager(
     }
     await sleep(poll)
   }
-  throw new BootError('systemd did not start within the boot timeout')
+  throw new BootTimeout('systemd did not start within the boot timeout')
 }
 
 /**
@@ -127,7 +135,7 @@ async function waitForState(
     last = state || last
     await sleep(poll)
   }
-  throw new BootError(
+  throw new BootTimeout(
     `systemd did not finish booting within the boot timeout (last state: ${last || 'unknown'})`
   )
 }

@@ -175,8 +175,12 @@ export function generateDockerfile(base: string, manager: PackageManager, packag
     `RUN ${recipe.install(install)} \\`,
     // Masked by a link to /dev/null: works for units the image does not have too.
     ` && for unit in ${mask}; do ln -sf /dev/null "$unit"; done \\`,
-    // An empty machine-id makes systemd generate a fresh one at every boot.
-    ' && rm -f /etc/machine-id && touch /etc/machine-id',
+    // An empty machine-id makes systemd generate a fresh one at every boot. D-Bus's
+    // own copy must go too: systemd takes an ID from it when /etc/machine-id is
+    // empty, so every container of the image would share one. The link lets D-Bus
+    // read the ID that systemd writes at boot.
+    ' && rm -f /etc/machine-id /var/lib/dbus/machine-id && touch /etc/machine-id \\',
+    ' && if [ -d /var/lib/dbus ]; then ln -s /etc/machine-id /var/lib/dbus/machine-id; fi',
     'STOPSIGNAL SIGRTMIN+3',
     `CMD ["${recipe.systemdPath}"]`,
     ''
