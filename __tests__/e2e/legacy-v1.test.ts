@@ -80,3 +80,49 @@ describe('a runner with cgroup v1 and no cgroup2 hierarchy', () => {
     expect(await managedContainers(engine)).toEqual([])
   })
 })
+
+// The runner's mounts say nothing of a remote engine's host. Here the runner
+// sees cgroup2 beside the v1 mounts, while the engine runs where there is no
+// cgroup2 hierarchy at all: runc gives the container no cgroup2 cgroup, and
+// the cgroup2 layout the runner's view suggests would be the host's root.
+describe('an engine on cgroup v1 alone, driven from a runner that sees cgroup2', () => {
+  let engine: Engine
+
+  beforeAll(async () => {
+    engine = await labEngine('v1only')
+  })
+
+  afterAll(async () => {
+    for (const id of await managedContainers(engine)) await engine.docker(['rm', '--force', id])
+  })
+
+  it("keeps the v1 mounts when the cgroup2 root is not the container's, and writes no cgroup outside it", async () => {
+    const before = await cgroupSnapshot()
+    const job = await createJob({ dockerHost: engine.host, inputs: { image: 'debian:bookworm' } })
+    const main = await job.main()
+    expect(main.log).toContain('cgroup hybrid, engine 20.10')
+    expect(main.exitCode).toBe(0)
+    const id = main.outputs['container-id']
+    const logs = await engine.ok(['logs', id])
+    expect(logs).toContain('the engine gave this container no cgroup2 subtree of its own')
+    expect(logs).toContain('cgroup v1 mounts remounted read-write')
+    expect(logs).toContain("cgroup2 kept out: its root here is the host's, not the container's")
+    expect(logs).not.toContain("v1 mounts replaced by the container's cgroup2 subtree")
+    expect(await engine.ok(['exec', id, 'systemctl', 'is-system-running'])).toMatch(/^(running|degraded)$/)
+    const during = newCgroups(before, await cgroupSnapshot())
+    expect(during.some(dir => dir.includes(`${id}/init.scope`))).toBe(true)
+    expect(outsideContainers(during)).toEqual([])
+    expect((await job.post()).exitCode).toBe(0)
+    expect(await managedContainers(engine)).toEqual([])
+  })
+
+  it('refuses systemd 258 and later there with the reason, at once', async () => {
+    const job = await createJob({ dockerHost: engine.host, inputs: { image: 'debian:sid', 'boot-timeout': '3600' } })
+    const main = await job.main()
+    expect(main.exitCode).not.toBe(0)
+    expect(main.log).toMatch(/systemd-container: systemd \d+ refuses cgroup v1, and this host has no cgroup2 hierarchy/)
+    expect(main.log).toMatch(/Likely cause: systemd 258 and later need cgroup v2/)
+    expect((await job.post()).exitCode).toBe(0)
+    expect(await managedContainers(engine)).toEqual([])
+  })
+})

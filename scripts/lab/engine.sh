@@ -1,10 +1,12 @@
 #!/bin/bash
-# Usage: engine.sh start|stop|status|env v1|v2|all
-# Runs Debian's dockerd as two lab engines side by side, started by hand (the
+# Usage: engine.sh start|stop|status|env v1|v2|v1only|all
+# Runs Debian's dockerd as three lab engines side by side, started by hand (the
 # lab machine has no init system):
-#   v1  the cgroup layout the host gives (hybrid cgroup v1 on the lab machine)
-#   v2  cgroup v2; also listens on /var/run/docker.sock, so plain `docker`
-#       talks to it
+#   v1      the cgroup layout the host gives (hybrid cgroup v1 on the lab machine)
+#   v2      cgroup v2; also listens on /var/run/docker.sock, so plain `docker`
+#           talks to it
+#   v1only  cgroup v1 with no cgroup2 hierarchy beside it, as an older host has:
+#           what a remote engine may be while the runner itself sees cgroup2
 set -euo pipefail
 # shellcheck source=scripts/lab/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -77,6 +79,12 @@ spawn_dockerd() {
     setsid unshare -m --propagation private sh -c \
       'umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec dockerd "$@"' \
       dockerd "${args[@]}" </dev/null >>"$(engine_logfile "$engine")" 2>&1 &
+  elif [ "$engine" = v1only ]; then
+    # Without the unified mount in its namespace, runc puts containers in no
+    # cgroup2 cgroup of their own: they stay where dockerd is, the root.
+    setsid unshare -m --propagation private sh -c \
+      'umount /sys/fs/cgroup/unified 2>/dev/null; exec dockerd "$@"' \
+      dockerd "${args[@]}" </dev/null >>"$(engine_logfile "$engine")" 2>&1 &
   else
     setsid dockerd "${args[@]}" </dev/null >>"$(engine_logfile "$engine")" 2>&1 &
   fi
@@ -101,11 +109,12 @@ wait_ready() {
 }
 
 check_cgroup_version() {
-  local engine=$1 want=${1#v} got
+  local engine=$1 want got
+  case "$engine" in v2) want=2 ;; *) want=1 ;; esac
   got=$(lab_docker "$engine" info --format '{{.CgroupVersion}}')
   [ "$got" = "$want" ] && return 0
   # v1 is only what the host offers; a pure cgroup v2 host has no v1 to give.
-  [ "$engine" = v1 ] && { log "v1: warning: engine reports cgroup v$got (host has no cgroup v1)"; return 0; }
+  [ "$want" = 1 ] && { log "$engine: warning: engine reports cgroup v$got (host has no cgroup v1)"; return 0; }
   die "$engine: engine reports cgroup v$got, expected v$want"
 }
 
@@ -167,7 +176,7 @@ status_engine() {
     "$engine: running (pid $pid) $(engine_host "$engine") Cgroup Version: {{.CgroupVersion}}, Cgroup Driver: {{.CgroupDriver}}, {{.Images}} images, {{.ContainersRunning}} containers running"
 }
 
-[ $# -eq 2 ] || die "usage: $0 start|stop|status|env v1|v2|all"
+[ $# -eq 2 ] || die "usage: $0 start|stop|status|env v1|v2|v1only|all"
 action=$1
 engines=$2
 [ "$engines" = all ] && engines=$LAB_ENGINES
@@ -175,7 +184,7 @@ for engine in $engines; do check_engine "$engine"; done
 
 case $action in
   env)
-    [ "$2" != all ] || die "env needs one engine: v1 or v2"
+    [ "$2" != all ] || die "env needs one engine: v1, v2 or v1only"
     echo "DOCKER_HOST=$(engine_host "$engines")"
     ;;
   start|stop)

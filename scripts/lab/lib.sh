@@ -8,7 +8,7 @@ LAB_ROOTFS=$LAB_CACHE/rootfs
 LAB_DATA=/var/lib/systemd-container-lab
 LAB_RUN=/run/lab
 LAB_LOG=/var/log/systemd-container-lab
-LAB_ENGINES="v1 v2"
+LAB_ENGINES="v1 v2 v1only"
 LAB_PACKAGES="docker.io debootstrap iptables iproute2 procps zstd"
 
 log() { printf '[lab] %s\n' "$*" >&2; }
@@ -57,7 +57,7 @@ check_suite() {
 # Each engine gets its own bridge and subnets so both daemons can run at once.
 
 check_engine() {
-  case "$1" in v1|v2) ;; *) die "unknown engine '$1' (expected v1 or v2)" ;; esac
+  case "$1" in v1|v2|v1only) ;; *) die "unknown engine '$1' (expected v1, v2 or v1only)" ;; esac
 }
 
 engine_sock()    { echo "$LAB_RUN/$1/docker.sock"; }
@@ -67,9 +67,10 @@ engine_logfile() { echo "$LAB_LOG/dockerd-$1.log"; }
 engine_bridge()  { echo "lab-$1"; }
 # Each engine owns a /16: its default bridge (a /24 at the start) and the pool
 # `docker network create` takes its subnets from (the upper half).
-engine_range()   { case "$1" in v1) echo 10.201.0.0/16 ;; v2) echo 10.202.0.0/16 ;; esac; }
-engine_bip()     { case "$1" in v1) echo 10.201.0.1/24 ;; v2) echo 10.202.0.1/24 ;; esac; }
-engine_pool()    { case "$1" in v1) echo 10.201.128.0/17 ;; v2) echo 10.202.128.0/17 ;; esac; }
+engine_octet()   { case "$1" in v1) echo 201 ;; v2) echo 202 ;; v1only) echo 203 ;; esac; }
+engine_range()   { echo "10.$(engine_octet "$1").0.0/16"; }
+engine_bip()     { echo "10.$(engine_octet "$1").0.1/24"; }
+engine_pool()    { echo "10.$(engine_octet "$1").128.0/17"; }
 
 docker_cli() { command -v docker || die "no docker CLI on PATH"; }
 

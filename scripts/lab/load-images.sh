@@ -1,5 +1,5 @@
 #!/bin/bash
-# Usage: load-images.sh v1|v2 SUITE...
+# Usage: load-images.sh v1|v2|v1only SUITE...
 # Imports cached base root file systems (see base-image.sh) into a lab engine
 # as debian:SUITE. Images already in the engine are kept as they are.
 set -euo pipefail
@@ -19,7 +19,7 @@ load_image() {
   log "$engine: debian:$suite imported in $((SECONDS - start))s"
 }
 
-[ $# -ge 2 ] || die "usage: $0 v1|v2 SUITE..."
+[ $# -ge 2 ] || die "usage: $0 v1|v2|v1only SUITE..."
 engine=$1; shift
 check_engine "$engine"
 engine_answers "$engine" || die "engine $engine is not running; run: $(dirname "$0")/engine.sh start $engine"

@@ -36,11 +36,39 @@ remount_v2() {
   fi
 }
 
+# The runner's mounts are no proof of the engine's host: a remote engine may run
+# where there is no cgroup2 hierarchy at all. There runc gives the container no
+# cgroup2 cgroup, and its cgroup namespace's root is the host's root cgroup. The
+# root alone lacks cgroup.type (Linux 4.14 and later), so a look at a scratch
+# mount tells them apart. Returns 0 for a subtree of the container's own, 1 for
+# the host's root, 2 where the kernel has no cgroup2 to mount.
+own_cgroup2() {
+  scratch=/run/systemd-container-cgroup2
+  mkdir -p "$scratch"
+  if ! mount -t cgroup2 cgroup2 "$scratch" 2>/dev/null; then
+    rmdir "$scratch"
+    return 2
+  fi
+  found=1
+  [ -e "$scratch/cgroup.type" ] && found=0
+  umount "$scratch" && rmdir "$scratch"
+  return $found
+}
+
 # On a hybrid host the cgroup2 hierarchy gives systemd a single writable tree
 # rooted at the container's own cgroup, and is the only layout systemd 258+ accepts.
 unified() {
   umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup &&
     info "v1 mounts replaced by the container's cgroup2 subtree"
+}
+
+# On v1 mounts systemd adds the cgroup2 hierarchy at /sys/fs/cgroup/unified
+# itself; where that would be the host's root, a read-only tmpfs holds the
+# place, and systemd runs on the v1 mounts alone.
+fence_unified() {
+  mkdir -p /sys/fs/cgroup/unified &&
+    mount -t tmpfs -o ro,nosuid,nodev,noexec,mode=555 tmpfs /sys/fs/cgroup/unified &&
+    info "cgroup2 kept out: its root here is the host's, not the container's"
 }
 
 # Every v1 mount must be writable for systemd; the name=systemd one above all.
@@ -89,17 +117,35 @@ init=$(find_systemd) || {
   exit ${NO_SYSTEMD_EXIT}
 }
 
+# $1: what own_cgroup2 found.
+legacy_v1() {
+  version=$(systemd_major "$init")
+  if [ "$version" -ge 258 ]; then
+    info "systemd $version refuses cgroup v1, and this host has no cgroup2 hierarchy"
+    exit ${UNSUPPORTED_CGROUP_EXIT}
+  fi
+  remount_v1 || exit 1
+  if [ "$1" = 1 ]; then
+    fence_unified || exit 1
+  fi
+}
+
 case "$mode" in
   none) info "cgroup mount left as the engine made it" ;;
   remount-v2) remount_v2 || exit 1 ;;
-  unified) unified || exit 1 ;;
-  remount-v1)
-    version=$(systemd_major "$init")
-    if [ "$version" -ge 258 ]; then
-      info "systemd $version refuses cgroup v1, and this host has no cgroup2 hierarchy"
-      exit ${UNSUPPORTED_CGROUP_EXIT}
+  unified)
+    own_cgroup2
+    subtree=$?
+    if [ "$subtree" = 0 ]; then
+      unified || exit 1
+    else
+      info "the engine gave this container no cgroup2 subtree of its own (a host with cgroup v1 alone)"
+      legacy_v1 "$subtree"
     fi
-    remount_v1 || exit 1
+    ;;
+  remount-v1)
+    own_cgroup2
+    legacy_v1 $?
     ;;
   *) info "unknown cgroup setup: $mode"; exit 2 ;;
 esac

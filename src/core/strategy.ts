@@ -89,7 +89,7 @@ function sysAdminSetup(layout: CgroupLayout): CgroupSetup {
 const SETUP_WORDS: Record<CgroupSetup, string> = {
   none: 'cgroup mount left as the engine makes it',
   'remount-v2': "the container's cgroup2 mount is remounted read-write",
-  unified: "the v1 mounts are replaced by the container's own cgroup2 subtree",
+  unified: "the v1 mounts are replaced by the container's own cgroup2 subtree (kept, where the engine gives it none)",
   'remount-v1': "the container's v1 mounts are remounted read-write"
 }
 

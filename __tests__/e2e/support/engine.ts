@@ -10,7 +10,8 @@ const execFileAsync = promisify(execFile)
 /** The lab's engines, started by scripts/lab/setup.sh. */
 export const ENGINES = {
   v1: 'unix:///run/lab/v1/docker.sock',
-  v2: 'unix:///run/lab/v2/docker.sock'
+  v2: 'unix:///run/lab/v2/docker.sock',
+  v1only: 'unix:///run/lab/v1only/docker.sock'
 } as const
 export type EngineName = keyof typeof ENGINES
 
