@@ -42433,13 +42433,18 @@ async function setCgroupParent(docker, probe, inputs) {
     await (0,_core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__/* .applyCgroupParent */ .fM)(file, inputs.cgroupParent, _actions_core__WEBPACK_IMPORTED_MODULE_0__, _state_js__WEBPACK_IMPORTED_MODULE_5__/* .saveDaemonChange */ .yU, () => refuseToStopContainers(docker, probe));
 }
 /**
- * A restart stops every running container unless the engine has live-restore:
- * the job's service containers, or another job's on a shared machine.
+ * The running containers a restart would stop, all of them unless the engine
+ * has live-restore: the job's service containers, or another job's on a shared
+ * machine. `except` leaves out the action's own container.
  */
+async function containersARestartStops(docker, liveRestore, except = '') {
+    if (liveRestore)
+        return [];
+    const rows = (await docker.ok(['ps', '--no-trunc', '--format', '{{.ID}} {{.Names}}'])).split('\n').filter(Boolean);
+    return rows.filter(row => !except || !row.startsWith(`${except} `)).map(row => row.split(' ')[1]);
+}
 async function refuseToStopContainers(docker, probe) {
-    if (probe.engine.liveRestore)
-        return;
-    const running = (await docker.ok(['ps', '--format', '{{.Names}}'])).split('\n').filter(Boolean);
+    const running = await containersARestartStops(docker, probe.engine.liveRestore);
     if (running.length === 0)
         return;
     throw new _inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .InputError */ .dz(_constants_js__WEBPACK_IMPORTED_MODULE_3__/* .Input */ .pd.CgroupParent, `restarting the engine would stop the running container(s) ${running.join(', ')}; ` +
@@ -42478,16 +42483,25 @@ async function restoreDaemon(docker, inputs) {
         _actions_core__WEBPACK_IMPORTED_MODULE_0__.info(`${change.path} keeps its cgroup-parent, as restore-daemon is false`);
         return;
     }
-    if (inputs.keepContainer) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__.warning('Restarting the engine to restore its configuration stops the kept container too');
-    }
     await _actions_core__WEBPACK_IMPORTED_MODULE_0__.group(`Restore ${change.path}`, async () => {
+        const others = await containersARestartStops(docker, await liveRestore(docker), _state_js__WEBPACK_IMPORTED_MODULE_5__/* .savedContainer */ .vY()?.id);
         const file = configFile(docker, change.path);
-        await (0,_core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__/* .restoreDaemonConfig */ .lr)(file, change).catch(async (error) => {
+        await (0,_core_daemon_config_js__WEBPACK_IMPORTED_MODULE_2__/* .restoreDaemonConfig */ .lr)(file, change, others.length === 0).catch(async (error) => {
             throw new Error(`${change.path} could not be restored: ${error.message}\nEngine log:\n${await file.engineLog()}`);
         });
         _actions_core__WEBPACK_IMPORTED_MODULE_0__.info(change.original === null ? `${change.path} removed, as there was none` : `${change.path} restored byte for byte`);
+        if (others.length > 0) {
+            // Containers started since the main step may be another job's: they are not ours to stop.
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__.warning(`The engine keeps its cgroup-parent until its next restart: restarting it now would stop ` +
+                `the running container(s) ${others.join(', ')}`);
+        }
+        else if (inputs.keepContainer) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__.warning('The engine restarted to restore its configuration, which stopped the kept container too');
+        }
     });
+}
+async function liveRestore(docker) {
+    return (await docker.ok(['info', '--format', '{{json .LiveRestoreEnabled}}'])) === 'true';
 }
 
 
@@ -100340,7 +100354,7 @@ async function prepareImage(docker, request, useCache, architecture) {
 function cacheAvailable() {
     if (isFeatureAvailable())
         return true;
-    lib_core.info('The Actions cache service is not available here: the image is built without it');
+    lib_core.warning('The Actions cache service is not available here: the image is built without it');
     return false;
 }
 /**
@@ -100491,8 +100505,8 @@ async function bootOrCleanUp(docker, containerId, inputs) {
         if (report.journal)
             lib_core.info(`Journal (last lines):\n${report.journal}`);
         if (!inputs.keepContainer) {
-            await (0,container/* removeContainer */.od)(docker, containerId);
-            action_state/* saveContainer */.NH('', '');
+            // A failed removal must not hide why the boot failed; the post step tries again.
+            await (0,container/* removeContainer */.od)(docker, containerId).then(() => action_state/* saveContainer */.NH('', ''), (removal) => lib_core.warning(`The container could not be removed yet: ${removal.message}`));
         }
         const diagnosis = report.diagnosis ? `\nLikely cause: ${report.diagnosis}` : '';
         const hint = error instanceof core_boot/* BootTimeout */._g
@@ -101234,10 +101248,14 @@ async function applyCgroupParent(file, cgroupParent, log, onWrite, beforeWrite =
     }
     return change;
 }
-/** Puts the daemon configuration back byte for byte (or removes it) and restarts the engine. */
-async function restoreDaemonConfig(file, change) {
+/**
+ * Puts the daemon configuration back byte for byte (or removes it) and, unless
+ * told not to, restarts the engine so that it runs with it again.
+ */
+async function restoreDaemonConfig(file, change, restart = true) {
     await putBackFile(file, change);
-    await file.restartEngine();
+    if (restart)
+        await file.restartEngine();
 }
 async function putBackFile(file, change) {
     if (change.original === null)
@@ -101570,14 +101588,20 @@ remount_v1() {
   info "cgroup v1 mounts remounted read-write"
 }
 
+# /sbin/init counts only where it leads to systemd: sysvinit, OpenRC or
+# busybox's init would boot, but never answer systemctl.
 find_systemd() {
-  for candidate in /lib/systemd/systemd /usr/lib/systemd/systemd /sbin/init; do
+  for candidate in /lib/systemd/systemd /usr/lib/systemd/systemd; do
     if [ -x "$candidate" ]; then
       echo "$candidate"
       return 0
     fi
   done
-  return 1
+  [ -x /sbin/init ] || return 1
+  case "$(readlink -f /sbin/init 2>/dev/null)" in
+    */systemd) echo /sbin/init ;;
+    *) return 1 ;;
+  esac
 }
 
 systemd_major() {
@@ -101592,7 +101616,7 @@ mode="$1"
 shift
 
 init=$(find_systemd) || {
-  info "no systemd in this image (looked for /lib/systemd/systemd, /usr/lib/systemd/systemd, /sbin/init)"
+  info "no systemd in this image (looked for /lib/systemd/systemd, /usr/lib/systemd/systemd, and /sbin/init leading to systemd)"
   exit ${NO_SYSTEMD_EXIT}
 }
 
@@ -101615,11 +101639,16 @@ case "$mode" in
   unified)
     own_cgroup2
     subtree=$?
-    if [ "$subtree" = 0 ]; then
-      unified || exit 1
-    else
+    version=$(systemd_major "$init")
+    if [ "$subtree" != 0 ]; then
       info "the engine gave this container no cgroup2 subtree of its own (a host with cgroup v1 alone)"
       legacy_v1 "$subtree"
+    elif [ "$version" -gt 0 ] && [ "$version" -lt 233 ]; then
+      # Before 233 systemd cannot boot on cgroup2 alone (CentOS 7, Amazon Linux 2).
+      info "systemd $version predates cgroup2-only hosts: the v1 mounts are kept"
+      legacy_v1 0
+    else
+      unified || exit 1
     fi
     ;;
   remount-v1)

@@ -156,6 +156,14 @@ describe('bad input and broken hosts', () => {
     )
     expect(main.log).toContain('systemd-container: no systemd in this image')
   })
+
+  it('names an image whose /sbin/init is not systemd, without waiting for the boot timeout', async () => {
+    const main = await expectFailure(
+      { dockerfile: join(FIXTURES, 'other-init', 'Dockerfile'), 'boot-timeout': '3600' },
+      /container exited with code 127[\s\S]*Likely cause: the image has no systemd/
+    )
+    expect(main.log).toContain('/sbin/init leading to systemd')
+  })
 })
 
 /** Builds a small base image from debian:bookworm with one change, offline. */

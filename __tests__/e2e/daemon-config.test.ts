@@ -137,6 +137,27 @@ describe.each(Object.keys(RUNNER_SUITES) as RunnerSuite[])('cgroup-parent in the
     }
   })
 
+  it('puts the file back but leaves the restart for later when other containers run by the post step', async () => {
+    const run = await job({ 'cgroup-parent': 'docker.slice' })
+    expect((await run.main()).exitCode).toBe(0)
+    const other = await runner.ok(['docker', 'run', '--detach', '--name', 'another-job', 'debian:bookworm', 'sleep', '300'])
+    try {
+      const started = await engineStartTime(runner)
+      const post = await run.post()
+      expect(post.exitCode).toBe(0)
+      expect(post.log).toContain(`${DAEMON_JSON} removed, as there was none`)
+      expect(post.log).toContain(
+        '::warning::The engine keeps its cgroup-parent until its next restart: restarting it now would stop the running container(s) another-job'
+      )
+      expect((await runner.run(['test', '-e', DAEMON_JSON])).exitCode).not.toBe(0)
+      expect(await engineStartTime(runner)).toBe(started)
+      expect(await runner.ok(['docker', 'inspect', '--format', '{{.State.Running}}', other])).toBe('true')
+      expect(await runner.ok(['docker', 'ps', '--quiet'])).toBe(other.slice(0, 12))
+    } finally {
+      await runner.ok(['docker', 'rm', '--force', other])
+    }
+  })
+
   it('refuses a daemon.json that is not JSON, and leaves it as it is', async () => {
     const broken = '{"log-level": "warn",'
     await runner.ok(['sh', '-c', `printf '%s' '${broken}' > ${DAEMON_JSON}`], { root: true })

@@ -126,3 +126,31 @@ describe('an engine on cgroup v1 alone, driven from a runner that sees cgroup2',
     expect(await managedContainers(engine)).toEqual([])
   })
 })
+
+describe('a systemd older than 233 on a hybrid host', () => {
+  let engine: Engine
+
+  beforeAll(async () => {
+    engine = await labEngine('v1')
+  })
+
+  afterAll(async () => {
+    for (const id of await managedContainers(engine)) await engine.docker(['rm', '--force', id])
+  })
+
+  it('keeps the v1 mounts, which it needs, instead of cgroup2 alone', async () => {
+    const before = await cgroupSnapshot()
+    const fixture = join(REPO, '__tests__', 'e2e', 'fixtures', 'old-systemd')
+    const job = await createJob({ dockerHost: engine.host, inputs: { dockerfile: join(fixture, 'Dockerfile') } })
+    const main = await job.main()
+    expect(main.exitCode).toBe(0)
+    const id = main.outputs['container-id']
+    const logs = await engine.ok(['logs', id])
+    expect(logs).toContain('systemd 219 predates cgroup2-only hosts: the v1 mounts are kept')
+    expect(logs).toContain('cgroup v1 mounts remounted read-write')
+    expect(await engine.ok(['exec', id, 'systemctl', 'is-system-running'])).toMatch(/^(running|degraded)$/)
+    expect(outsideContainers(newCgroups(before, await cgroupSnapshot()))).toEqual([])
+    expect((await job.post()).exitCode).toBe(0)
+    expect(await managedContainers(engine)).toEqual([])
+  })
+})

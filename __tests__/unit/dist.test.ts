@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -16,7 +16,9 @@ describe('dist/', () => {
       await execFileAsync('npx', ['ncc', 'build', 'src/index.ts', '-o', out, '--license', 'licenses.txt', '--target', 'es2022'], {
         maxBuffer: 64 * 1024 * 1024
       })
-      for (const file of ['index.js', 'licenses.txt']) {
+      // Every file ncc writes, and no other in dist/.
+      expect((await readdir('dist')).sort()).toEqual((await readdir(out)).sort())
+      for (const file of await readdir(out)) {
         const fresh = await readFile(join(out, file), 'utf8')
         const committed = await readFile(join('dist', file), 'utf8')
         expect({ file, same: committed === fresh }).toEqual({ file, same: true })

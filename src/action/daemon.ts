@@ -37,12 +37,18 @@ export async function setCgroupParent(docker: Docker, probe: HostProbe, inputs: 
 }
 
 /**
- * A restart stops every running container unless the engine has live-restore:
- * the job's service containers, or another job's on a shared machine.
+ * The running containers a restart would stop, all of them unless the engine
+ * has live-restore: the job's service containers, or another job's on a shared
+ * machine. `except` leaves out the action's own container.
  */
+async function containersARestartStops(docker: Docker, liveRestore: boolean, except = ''): Promise<string[]> {
+  if (liveRestore) return []
+  const rows = (await docker.ok(['ps', '--no-trunc', '--format', '{{.ID}} {{.Names}}'])).split('\n').filter(Boolean)
+  return rows.filter(row => !except || !row.startsWith(`${except} `)).map(row => row.split(' ')[1])
+}
+
 async function refuseToStopContainers(docker: Docker, probe: HostProbe): Promise<void> {
-  if (probe.engine.liveRestore) return
-  const running = (await docker.ok(['ps', '--format', '{{.Names}}'])).split('\n').filter(Boolean)
+  const running = await containersARestartStops(docker, probe.engine.liveRestore)
   if (running.length === 0) return
   throw new InputError(
     Input.CgroupParent,
@@ -89,14 +95,26 @@ export async function restoreDaemon(docker: Docker, inputs: PostSettings): Promi
     core.info(`${change.path} keeps its cgroup-parent, as restore-daemon is false`)
     return
   }
-  if (inputs.keepContainer) {
-    core.warning('Restarting the engine to restore its configuration stops the kept container too')
-  }
   await core.group(`Restore ${change.path}`, async () => {
+    const others = await containersARestartStops(docker, await liveRestore(docker), state.savedContainer()?.id)
     const file = configFile(docker, change.path)
-    await restoreDaemonConfig(file, change).catch(async (error: Error) => {
+    await restoreDaemonConfig(file, change, others.length === 0).catch(async (error: Error) => {
       throw new Error(`${change.path} could not be restored: ${error.message}\nEngine log:\n${await file.engineLog()}`)
     })
     core.info(change.original === null ? `${change.path} removed, as there was none` : `${change.path} restored byte for byte`)
+
+    if (others.length > 0) {
+      // Containers started since the main step may be another job's: they are not ours to stop.
+      core.warning(
+        `The engine keeps its cgroup-parent until its next restart: restarting it now would stop ` +
+          `the running container(s) ${others.join(', ')}`
+      )
+    } else if (inputs.keepContainer) {
+      core.warning('The engine restarted to restore its configuration, which stopped the kept container too')
+    }
   })
+}
+
+async function liveRestore(docker: Docker): Promise<boolean> {
+  return (await docker.ok(['info', '--format', '{{json .LiveRestoreEnabled}}'])) === 'true'
 }

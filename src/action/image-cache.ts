@@ -69,7 +69,7 @@ export async function prepareImage(
 
 function cacheAvailable(): boolean {
   if (cache.isFeatureAvailable()) return true
-  core.info('The Actions cache service is not available here: the image is built without it')
+  core.warning('The Actions cache service is not available here: the image is built without it')
   return false
 }
 

@@ -98,8 +98,11 @@ async function bootOrCleanUp(docker: Docker, containerId: string, inputs: Inputs
     if (report.journal) core.info(`Journal (last lines):\n${report.journal}`)
 
     if (!inputs.keepContainer) {
-      await removeContainer(docker, containerId)
-      state.saveContainer('', '')
+      // A failed removal must not hide why the boot failed; the post step tries again.
+      await removeContainer(docker, containerId).then(
+        () => state.saveContainer('', ''),
+        (removal: Error) => core.warning(`The container could not be removed yet: ${removal.message}`)
+      )
     }
     const diagnosis = report.diagnosis ? `\nLikely cause: ${report.diagnosis}` : ''
     const hint =

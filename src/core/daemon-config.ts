@@ -254,10 +254,17 @@ export async function applyCgroupParent(
   return change
 }
 
-/** Puts the daemon configuration back byte for byte (or removes it) and restarts the engine. */
-export async function restoreDaemonConfig(file: DaemonConfigFile, change: DaemonConfigChange): Promise<void> {
+/**
+ * Puts the daemon configuration back byte for byte (or removes it) and, unless
+ * told not to, restarts the engine so that it runs with it again.
+ */
+export async function restoreDaemonConfig(
+  file: DaemonConfigFile,
+  change: DaemonConfigChange,
+  restart = true
+): Promise<void> {
   await putBackFile(file, change)
-  await file.restartEngine()
+  if (restart) await file.restartEngine()
 }
 
 async function putBackFile(file: DaemonConfigFile, change: DaemonConfigChange): Promise<void> {

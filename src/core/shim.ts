@@ -91,14 +91,20 @@ remount_v1() {
   info "cgroup v1 mounts remounted read-write"
 }
 
+# /sbin/init counts only where it leads to systemd: sysvinit, OpenRC or
+# busybox's init would boot, but never answer systemctl.
 find_systemd() {
-  for candidate in /lib/systemd/systemd /usr/lib/systemd/systemd /sbin/init; do
+  for candidate in /lib/systemd/systemd /usr/lib/systemd/systemd; do
     if [ -x "$candidate" ]; then
       echo "$candidate"
       return 0
     fi
   done
-  return 1
+  [ -x /sbin/init ] || return 1
+  case "$(readlink -f /sbin/init 2>/dev/null)" in
+    */systemd) echo /sbin/init ;;
+    *) return 1 ;;
+  esac
 }
 
 systemd_major() {
@@ -113,7 +119,7 @@ mode="$1"
 shift
 
 init=$(find_systemd) || {
-  info "no systemd in this image (looked for /lib/systemd/systemd, /usr/lib/systemd/systemd, /sbin/init)"
+  info "no systemd in this image (looked for /lib/systemd/systemd, /usr/lib/systemd/systemd, and /sbin/init leading to systemd)"
   exit ${NO_SYSTEMD_EXIT}
 }
 
@@ -136,11 +142,16 @@ case "$mode" in
   unified)
     own_cgroup2
     subtree=$?
-    if [ "$subtree" = 0 ]; then
-      unified || exit 1
-    else
+    version=$(systemd_major "$init")
+    if [ "$subtree" != 0 ]; then
       info "the engine gave this container no cgroup2 subtree of its own (a host with cgroup v1 alone)"
       legacy_v1 "$subtree"
+    elif [ "$version" -gt 0 ] && [ "$version" -lt 233 ]; then
+      # Before 233 systemd cannot boot on cgroup2 alone (CentOS 7, Amazon Linux 2).
+      info "systemd $version predates cgroup2-only hosts: the v1 mounts are kept"
+      legacy_v1 0
+    else
+      unified || exit 1
     fi
     ;;
   remount-v1)
