@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 import { createJob } from '../../scripts/runner.mjs'
 import { startCacheService, type CacheService } from '../../scripts/cache-service.mjs'
@@ -125,6 +128,35 @@ describe('the image cache', () => {
     expect(off.log).not.toContain('cache miss')
     expect(off.outputs['cache-hit']).toBe('false')
     await forget(off.outputs.image)
+  })
+
+  it('builds a Dockerfile of your own again when the image its FROM names has changed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'systemd-container-from-'))
+    const from = 'e2e-cache/from:latest'
+    // The folder's name makes the Dockerfile, and so its tag, this run's own.
+    await writeFile(join(dir, 'Dockerfile'), `ARG BASE=${from}\nFROM $BASE\nRUN echo ${dir}\n`)
+    const own = { dockerfile: join(dir, 'Dockerfile'), cache: 'false' }
+    // The image has no systemd: the plan and the build are what is checked, by the log.
+    const withBase = async (source: string) => {
+      await engine.ok(['tag', source, from])
+      const job = await createJob({ dockerHost: engine.host, inputs: own })
+      const { log } = await job.main()
+      await job.post()
+      const tag = /(systemd-container\/custom:[0-9a-f]{16})/.exec(log)?.[1]
+      expect(tag).toBeDefined()
+      return { log, tag: tag ?? '' }
+    }
+
+    const first = await withBase('debian:bookworm')
+    expect(first.log).toContain(`building ${first.tag}`)
+    const again = await withBase('debian:bookworm')
+    expect(again.log).toContain(`${first.tag} is already on the engine: no build`)
+    const rebuilt = await withBase('debian:trixie')
+    expect(rebuilt.tag).not.toBe(first.tag)
+    expect(rebuilt.log).toContain(`building ${rebuilt.tag}`)
+
+    for (const built of [first, rebuilt]) await forget(built.tag)
+    await forget(from)
   })
 
   it('goes on when the cache service does not answer', async () => {

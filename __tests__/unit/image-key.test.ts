@@ -32,7 +32,8 @@ const CUSTOM_INGREDIENTS: Record<string, string> = {
   architecture: 'aarch64',
   buildArgs: 'VERSION=1.2\nMIRROR=https://mirror.example.com',
   dockerfile: 'FROM fedora:41\nRUN dnf -y install systemd\nCMD ["/usr/lib/systemd/systemd"]\n',
-  context: 'c'.repeat(64)
+  context: 'c'.repeat(64),
+  bases: 'fedora:41@sha256:' + '3'.repeat(64)
 }
 
 /** One changed value for each ingredient. */
@@ -43,7 +44,8 @@ const CHANGES: Record<string, string> = {
   dockerfile: generateDockerfile('debian:bookworm', 'apt', ['vim', 'curl']),
   base: 'sha256:' + '2'.repeat(64),
   packages: 'vim curl',
-  context: 'd'.repeat(64)
+  context: 'd'.repeat(64),
+  bases: 'fedora:41@sha256:' + '4'.repeat(64)
 }
 
 function plan(ingredients: Record<string, string>): ImagePlan {

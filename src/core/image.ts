@@ -8,6 +8,7 @@ import * as dockerignoreModule from '@balena/dockerignore'
 import { BaseFacts, generateDockerfile, KNOWN_TOOLS, packageManagerFor, parseOsRelease } from './distro.js'
 import { stripTerminalCodes } from './diagnose.js'
 import { Docker, DockerError } from './docker.js'
+import { fromImages } from './dockerfile.js'
 import { Log } from './log.js'
 
 /** What the user asked to run: a base image to give systemd, or a Dockerfile of their own. */
@@ -69,7 +70,12 @@ export async function planImage(
     const dockerfile = await readUserFile(request.dockerfile)
     // Without a context, the Dockerfile's own folder: not the whole checkout.
     const context = request.context || dirname(request.dockerfile)
-    const ingredients = { ...common, dockerfile, context: await contextDigest(context) }
+    const ingredients = {
+      ...common,
+      dockerfile,
+      context: await contextDigest(context),
+      bases: await fromDigests(docker, fromImages(dockerfile, request.buildArgs))
+    }
     return {
       reference: imageTag('custom', ingredients),
       description: `${request.dockerfile} (context ${context})`,
@@ -99,6 +105,21 @@ export async function planImage(
     ingredients,
     base: request.base
   }
+}
+
+/**
+ * Each image a user's Dockerfile starts from, with its digest where the engine
+ * has it: a rebuilt upstream image makes a new key. One the engine has not
+ * pulled yet counts by name alone, as it will until the runner has it.
+ */
+async function fromDigests(docker: Docker, images: string[]): Promise<string> {
+  const found = await Promise.all(
+    images.map(async image => {
+      const base = image.includes('$') ? undefined : await inspectBase(docker, image)
+      return base ? `${image}@${base.digest}` : image
+    })
+  )
+  return found.join('\n')
 }
 
 /** A local tag that names the base and digests every ingredient. */
