@@ -26,12 +26,17 @@ describe.each(Object.keys(RUNNER_SUITES) as RunnerSuite[])('cgroup-parent in the
   const job = (inputs: Record<string, string>) => createJob({ place: runner.place, inputs })
 
   it('puts the container under docker.slice, boots it, and restores the daemon', async () => {
+    const before = await runnerCgroups(runner)
     const run = await job({ 'cgroup-parent': 'docker.slice' })
     const main = await run.main()
     expect(main.exitCode).toBe(0)
     expect(main.log).toContain(`${DAEMON_JSON}: cgroup-parent set to docker.slice (new file)`)
 
     const id = main.outputs['container-id']
+    // What systemd made, with writable cgroups on 28.5, stays in its own scope.
+    const made = [...(await runnerCgroups(runner))].filter(dir => !before.has(dir))
+    expect(made.some(dir => dir.endsWith(`/docker-${id}.scope/init.scope`))).toBe(true)
+    expect(made.filter(dir => !dir.includes(`/docker-${id}.scope`) && dir !== '/sys/fs/cgroup/docker.slice')).toEqual([])
     expect(main.outputs['cgroup-path']).toBe(`/docker.slice/docker-${id}.scope/init.scope`)
     expect(main.outputs.strategy).toBe(suite === 'sid' ? 'writable-cgroups' : 'sys-admin')
     expect(JSON.parse(await runner.ok(['cat', DAEMON_JSON]))).toEqual({ 'cgroup-parent': 'docker.slice' })
@@ -222,6 +227,11 @@ async function setDaemonJson(runner: SimulatedRunner, content: string | undefine
 
 async function engineStartTime(runner: SimulatedRunner): Promise<string> {
   return runner.ok(['systemctl', 'show', '--property=ActiveEnterTimestampMonotonic', 'docker.service'])
+}
+
+/** Every cgroup in the runner, as the runner sees its own cgroup2 tree. */
+async function runnerCgroups(runner: SimulatedRunner): Promise<Set<string>> {
+  return new Set((await runner.ok(['find', '/sys/fs/cgroup', '-mindepth', '1', '-type', 'd'])).split('\n'))
 }
 
 /** Where a plain container of the engine lands now: tells the engine's configuration. */
