@@ -13,7 +13,7 @@ import {
   HostCommands,
   mergeCgroupParent,
   parseDaemonConfig,
-  restoreDaemonConfig
+  putBackDaemonConfig
 } from '../../src/core/daemon-config.js'
 import { Docker } from '../../src/core/docker.js'
 import { Log } from '../../src/core/log.js'
@@ -196,7 +196,7 @@ function quietLog(): { log: Log; infos: string[] } {
   return { log: { info: message => void infos.push(message), warning: () => undefined, debug: () => undefined }, infos }
 }
 
-describe('DaemonConfigFile, applyCgroupParent and restoreDaemonConfig on a real folder', () => {
+describe('DaemonConfigFile, applyCgroupParent and putBackDaemonConfig on a real folder', () => {
   let folder: string
   let runnerTemp: string
   let path: string
@@ -412,26 +412,26 @@ describe('DaemonConfigFile, applyCgroupParent and restoreDaemonConfig on a real 
     await expectNoLeftovers()
   })
 
-  it('restoreDaemonConfig puts the original bytes back exactly and restarts the engine once', async () => {
+  it('putBackDaemonConfig puts the original bytes back exactly, and leaves the restart to its caller', async () => {
     const original = Buffer.concat([Buffer.from('{\t"debug" : true ,"x":"ü"}', 'utf8'), Buffer.from([0x0a, 0x0a])])
     await placeOriginal('{\n  "debug": true,\n  "cgroup-parent": "/ci"\n}\n')
     const file = new RecordedFile(path)
 
-    await restoreDaemonConfig(file, { path, original: original.toString('base64') })
+    await putBackDaemonConfig(file, { path, original: original.toString('base64') })
 
     expect((await readFile(path)).equals(original)).toBe(true)
-    expect(file.restarts).toEqual([original.toString('utf8')])
+    expect(file.restarts).toEqual([])
     await expectNoLeftovers()
   })
 
-  it('restoreDaemonConfig removes the file when there was none, and restarts the engine once', async () => {
+  it('putBackDaemonConfig removes the file when there was none', async () => {
     await placeOriginal('{\n  "cgroup-parent": "/ci"\n}\n')
     const file = new RecordedFile(path)
 
-    await restoreDaemonConfig(file, { path, original: null })
+    await putBackDaemonConfig(file, { path, original: null })
 
     expect(existsSync(path)).toBe(false)
-    expect(file.restarts).toEqual([null])
+    expect(file.restarts).toEqual([])
     await expectNoLeftovers()
   })
 
@@ -441,10 +441,10 @@ describe('DaemonConfigFile, applyCgroupParent and restoreDaemonConfig on a real 
 
     const change = await applyCgroupParent(file, 'docker.slice', quietLog().log, () => undefined)
     expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ 'log-level': 'warn', 'cgroup-parent': 'docker.slice' })
-    await restoreDaemonConfig(file, change!)
+    await putBackDaemonConfig(file, change!)
 
     expect((await readFile(path)).equals(original)).toBe(true)
-    expect(file.restarts).toHaveLength(2)
+    expect(file.restarts).toHaveLength(1)
     await expectNoLeftovers()
   })
 })

@@ -22,6 +22,13 @@ describe('fromImages', () => {
     expect(fromImages(dockerfile, ['RELEASE=40', 'REGISTRY=quay.io', 'FLAVOR=minimal'])).toEqual(['quay.io/fedora:40-minimal'])
   })
 
+  it('fills in an ARG default from the ARG lines before it, and operators on names no ARG declares', () => {
+    const dockerfile = 'ARG REGISTRY=docker.io\nARG BASE=${REGISTRY}/debian\nFROM ${BASE}:${SUITE:-bookworm}${EXTRA:+-x}\n'
+    expect(fromImages(dockerfile, [])).toEqual(['docker.io/debian:bookworm'])
+    expect(fromImages(dockerfile, ['REGISTRY=quay.io'])).toEqual(['quay.io/debian:bookworm'])
+    expect(fromImages(dockerfile, ['BASE=example.com/debian'])).toEqual(['example.com/debian:bookworm'])
+  })
+
   it('keeps a reference whose variable has no value, and ignores build args no ARG declares', () => {
     expect(fromImages('ARG BASE\nFROM $BASE\n', [])).toEqual(['$BASE'])
     expect(fromImages('FROM debian:${SUITE}\n', ['SUITE=trixie'])).toEqual(['debian:${SUITE}'])

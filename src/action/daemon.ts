@@ -6,7 +6,7 @@ import {
   cgroupParentProblem,
   DaemonConfigFile,
   HostCommands,
-  restoreDaemonConfig
+  putBackDaemonConfig
 } from '../core/daemon-config.js'
 import { Docker } from '../core/docker.js'
 import { HostProbe } from '../core/host-probe.js'
@@ -96,25 +96,38 @@ export async function restoreDaemon(docker: Docker, inputs: PostSettings): Promi
     return
   }
   await core.group(`Restore ${change.path}`, async () => {
-    const others = await containersARestartStops(docker, await liveRestore(docker), state.savedContainer()?.id)
     const file = configFile(docker, change.path)
-    await restoreDaemonConfig(file, change, others.length === 0).catch(async (error: Error) => {
+    const fail = async (error: Error) => {
       throw new Error(`${change.path} could not be restored: ${error.message}\nEngine log:\n${await file.engineLog()}`)
-    })
+    }
+    // The file first: it goes back even when the engine does not answer.
+    await putBackDaemonConfig(file, change).catch(fail)
     core.info(change.original === null ? `${change.path} removed, as there was none` : `${change.path} restored byte for byte`)
 
+    const others = await runningOthers(docker)
     if (others.length > 0) {
       // Containers started since the main step may be another job's: they are not ours to stop.
       core.warning(
         `The engine keeps its cgroup-parent until its next restart: restarting it now would stop ` +
           `the running container(s) ${others.join(', ')}`
       )
-    } else if (inputs.keepContainer) {
-      core.warning('The engine restarted to restore its configuration, which stopped the kept container too')
+      return
     }
+    await file.restartEngine().catch(fail)
+    core.info('the engine restarted with its old configuration')
   })
 }
 
-async function liveRestore(docker: Docker): Promise<boolean> {
-  return (await docker.ok(['info', '--format', '{{json .LiveRestoreEnabled}}'])) === 'true'
+/**
+ * The other containers a restart would stop now. An engine that does not
+ * answer runs none that it could stop: it is restarted all the same.
+ */
+async function runningOthers(docker: Docker): Promise<string[]> {
+  try {
+    const liveRestore = (await docker.ok(['info', '--format', '{{json .LiveRestoreEnabled}}'])) === 'true'
+    return await containersARestartStops(docker, liveRestore, state.savedContainer()?.id)
+  } catch (error) {
+    core.info(`The engine does not answer (${(error as Error).message.split('\n')[0]}): restarting it`)
+    return []
+  }
 }

@@ -255,19 +255,10 @@ export async function applyCgroupParent(
 }
 
 /**
- * Puts the daemon configuration back byte for byte (or removes it) and, unless
- * told not to, restarts the engine so that it runs with it again.
+ * Puts the daemon configuration back byte for byte, or removes it where there
+ * was none. The engine reads it at its next restart, which is the caller's.
  */
-export async function restoreDaemonConfig(
-  file: DaemonConfigFile,
-  change: DaemonConfigChange,
-  restart = true
-): Promise<void> {
-  await putBackFile(file, change)
-  if (restart) await file.restartEngine()
-}
-
-async function putBackFile(file: DaemonConfigFile, change: DaemonConfigChange): Promise<void> {
+export async function putBackDaemonConfig(file: DaemonConfigFile, change: DaemonConfigChange): Promise<void> {
   if (change.original === null) await file.remove()
   else await file.write(Buffer.from(change.original, 'base64'))
 }
@@ -282,7 +273,7 @@ async function putBackAfterFailure(
   onWrite: (change: DaemonConfigChange | undefined) => void
 ): Promise<string> {
   try {
-    await putBackFile(file, change)
+    await putBackDaemonConfig(file, change)
   } catch (error) {
     return `could not be put back (${(error as Error).message}): the post step tries again`
   }

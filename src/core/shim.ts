@@ -37,20 +37,24 @@ remount_v2() {
 }
 
 # The runner's mounts are no proof of the engine's host: a remote engine may run
-# where there is no cgroup2 hierarchy at all. There runc gives the container no
-# cgroup2 cgroup, and its cgroup namespace's root is the host's root cgroup. The
-# root alone lacks cgroup.type (Linux 4.14 and later), so a look at a scratch
-# mount tells them apart. Returns 0 for a subtree of the container's own, 1 for
-# the host's root, 2 where the kernel has no cgroup2 to mount.
+# where there is no cgroup2 hierarchy at all, and an engine in a container may
+# lack the unified mount. There runc gives the container no cgroup2 cgroup, and
+# its cgroup namespace's root is the host's root cgroup or one it shares with
+# others. A scratch mount tells: only the container's own has cgroup.type (the
+# root lacks it) and no process outside the container (listed as pid 0).
+# Returns 0 for a subtree of the container's own, 1 for any other, 2 where the
+# kernel has no cgroup2; exits when the look itself fails.
 own_cgroup2() {
+  grep -qw cgroup2 /proc/filesystems || return 2
   scratch=/run/systemd-container-cgroup2
-  mkdir -p "$scratch"
-  if ! mount -t cgroup2 cgroup2 "$scratch" 2>/dev/null; then
-    rmdir "$scratch"
-    return 2
+  if ! { mkdir -p "$scratch" && mount -t cgroup2 cgroup2 "$scratch"; }; then
+    info "could not mount cgroup2 at $scratch to see whose subtree it is"
+    exit 1
   fi
   found=1
-  [ -e "$scratch/cgroup.type" ] && found=0
+  if [ -e "$scratch/cgroup.type" ] && ! grep -qx 0 "$scratch/cgroup.procs"; then
+    found=0
+  fi
   umount "$scratch" && rmdir "$scratch"
   return $found
 }
@@ -144,7 +148,7 @@ case "$mode" in
     subtree=$?
     version=$(systemd_major "$init")
     if [ "$subtree" != 0 ]; then
-      info "the engine gave this container no cgroup2 subtree of its own (a host with cgroup v1 alone)"
+      info "the engine gave this container no cgroup2 subtree of its own (a host with cgroup v1 alone, or a nested engine)"
       legacy_v1 "$subtree"
     elif [ "$version" -gt 0 ] && [ "$version" -lt 233 ]; then
       # Before 233 systemd cannot boot on cgroup2 alone (CentOS 7, Amazon Linux 2).
