@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { join } from 'node:path'
 
-import { createJob, Place, REPO } from '../../scripts/runner.mjs'
+import { createJob, Place, REPO, StepResult } from '../../scripts/runner.mjs'
 import {
   cgroupSnapshot,
   Engine,
+  EngineName,
   labEngine,
   managedContainers,
   newCgroups,
@@ -38,46 +39,20 @@ const LEGACY_RUNNER: Place = {
 }
 
 describe('a runner with cgroup v1 and no cgroup2 hierarchy', () => {
-  let engine: Engine
-
-  beforeAll(async () => {
-    engine = await labEngine('v1')
-  })
-
-  afterAll(async () => {
-    for (const id of await managedContainers(engine)) await engine.docker(['rm', '--force', id])
-  })
+  const engine = engineFor('v1')
 
   it('boots systemd 252 on the v1 mounts, made writable in its own namespace', async () => {
-    const before = await cgroupSnapshot()
-    const job = await createJob({ dockerHost: engine.host, place: LEGACY_RUNNER, inputs: { image: 'debian:bookworm' } })
-    const main = await job.main()
+    const main = await bootsOnV1(engine(), { place: LEGACY_RUNNER, inputs: { image: 'debian:bookworm' } }, [
+      'cgroup v1 mounts remounted read-write'
+    ])
     expect(main.log).toContain('cgroup v1, engine 20.10')
-    expect(main.exitCode).toBe(0)
-    const id = main.outputs['container-id']
-    expect(await engine.ok(['logs', id])).toContain('cgroup v1 mounts remounted read-write')
-    expect(main.outputs['cgroup-path']).toBe(`/docker/${id}/init.scope`)
-    expect(await engine.ok(['exec', id, 'systemctl', 'is-system-running'])).toMatch(/^(running|degraded)$/)
-    const during = newCgroups(before, await cgroupSnapshot())
-    expect(during.some(dir => dir.includes(`${id}/init.scope`))).toBe(true)
-    expect(outsideContainers(during)).toEqual([])
-    expect((await job.post()).exitCode).toBe(0)
-    expect(await managedContainers(engine)).toEqual([])
+    expect(main.outputs['cgroup-path']).toBe(`/docker/${main.outputs['container-id']}/init.scope`)
   })
 
   it('refuses systemd 258 and later at once, with the reason, and leaves nothing behind', async () => {
-    // A boot timeout far beyond any build: "at once" means the container exits
-    // with the shim's code, never that the wait runs out.
-    const inputs = { image: 'debian:sid', 'boot-timeout': '3600' }
-    const job = await createJob({ dockerHost: engine.host, place: LEGACY_RUNNER, inputs })
-    const main = await job.main()
-    expect(main.exitCode).not.toBe(0)
-    expect(main.log).toMatch(/systemd-container: systemd \d+ refuses cgroup v1, and this host has no cgroup2 hierarchy/)
+    const main = await refusesNewSystemd(engine(), LEGACY_RUNNER)
     expect(main.log).toMatch(/the container exited with code 78 before systemd was up/)
-    expect(main.log).toMatch(/Likely cause: systemd 258 and later need cgroup v2/)
     expect(main.log).not.toMatch(/within the boot timeout/)
-    expect((await job.post()).exitCode).toBe(0)
-    expect(await managedContainers(engine)).toEqual([])
   })
 })
 
@@ -86,71 +61,94 @@ describe('a runner with cgroup v1 and no cgroup2 hierarchy', () => {
 // cgroup2 hierarchy at all: runc gives the container no cgroup2 cgroup, and
 // the cgroup2 layout the runner's view suggests would be the host's root.
 describe('an engine on cgroup v1 alone, driven from a runner that sees cgroup2', () => {
-  let engine: Engine
-
-  beforeAll(async () => {
-    engine = await labEngine('v1only')
-  })
-
-  afterAll(async () => {
-    for (const id of await managedContainers(engine)) await engine.docker(['rm', '--force', id])
-  })
+  const engine = engineFor('v1only')
 
   it("keeps the v1 mounts when the cgroup2 root is not the container's, and writes no cgroup outside it", async () => {
-    const before = await cgroupSnapshot()
-    const job = await createJob({ dockerHost: engine.host, inputs: { image: 'debian:bookworm' } })
-    const main = await job.main()
+    const main = await bootsOnV1(
+      engine(),
+      { inputs: { image: 'debian:bookworm' } },
+      [
+        'the engine gave this container no cgroup2 subtree of its own',
+        'cgroup v1 mounts remounted read-write',
+        "cgroup2 kept out: its root here is the host's, not the container's"
+      ],
+      ["v1 mounts replaced by the container's cgroup2 subtree"]
+    )
     expect(main.log).toContain('cgroup hybrid, engine 20.10')
-    expect(main.exitCode).toBe(0)
-    const id = main.outputs['container-id']
-    const logs = await engine.ok(['logs', id])
-    expect(logs).toContain('the engine gave this container no cgroup2 subtree of its own')
-    expect(logs).toContain('cgroup v1 mounts remounted read-write')
-    expect(logs).toContain("cgroup2 kept out: its root here is the host's, not the container's")
-    expect(logs).not.toContain("v1 mounts replaced by the container's cgroup2 subtree")
-    expect(await engine.ok(['exec', id, 'systemctl', 'is-system-running'])).toMatch(/^(running|degraded)$/)
-    const during = newCgroups(before, await cgroupSnapshot())
-    expect(during.some(dir => dir.includes(`${id}/init.scope`))).toBe(true)
-    expect(outsideContainers(during)).toEqual([])
-    expect((await job.post()).exitCode).toBe(0)
-    expect(await managedContainers(engine)).toEqual([])
   })
 
   it('refuses systemd 258 and later there with the reason, at once', async () => {
-    const job = await createJob({ dockerHost: engine.host, inputs: { image: 'debian:sid', 'boot-timeout': '3600' } })
-    const main = await job.main()
-    expect(main.exitCode).not.toBe(0)
-    expect(main.log).toMatch(/systemd-container: systemd \d+ refuses cgroup v1, and this host has no cgroup2 hierarchy/)
-    expect(main.log).toMatch(/Likely cause: systemd 258 and later need cgroup v2/)
-    expect((await job.post()).exitCode).toBe(0)
-    expect(await managedContainers(engine)).toEqual([])
+    await refusesNewSystemd(engine())
   })
 })
 
 describe('a systemd older than 233 on a hybrid host', () => {
-  let engine: Engine
+  const engine = engineFor('v1')
 
-  beforeAll(async () => {
-    engine = await labEngine('v1')
+  it('keeps the v1 mounts, which it needs, instead of cgroup2 alone', async () => {
+    const fixture = join(REPO, '__tests__', 'e2e', 'fixtures', 'old-systemd')
+    await bootsOnV1(engine(), { inputs: { dockerfile: join(fixture, 'Dockerfile') } }, [
+      'systemd 219 predates cgroup2-only hosts: the v1 mounts are kept',
+      'cgroup v1 mounts remounted read-write'
+    ])
   })
+})
 
+/** The lab engine of a describe block, and no container of its tests left after it. */
+function engineFor(name: EngineName): () => Engine {
+  let engine: Engine
+  beforeAll(async () => {
+    engine = await labEngine(name)
+  })
   afterAll(async () => {
     for (const id of await managedContainers(engine)) await engine.docker(['rm', '--force', id])
   })
+  return () => engine
+}
 
-  it('keeps the v1 mounts, which it needs, instead of cgroup2 alone', async () => {
-    const before = await cgroupSnapshot()
-    const fixture = join(REPO, '__tests__', 'e2e', 'fixtures', 'old-systemd')
-    const job = await createJob({ dockerHost: engine.host, inputs: { dockerfile: join(fixture, 'Dockerfile') } })
-    const main = await job.main()
-    expect(main.exitCode).toBe(0)
-    const id = main.outputs['container-id']
-    const logs = await engine.ok(['logs', id])
-    expect(logs).toContain('systemd 219 predates cgroup2-only hosts: the v1 mounts are kept')
-    expect(logs).toContain('cgroup v1 mounts remounted read-write')
-    expect(await engine.ok(['exec', id, 'systemctl', 'is-system-running'])).toMatch(/^(running|degraded)$/)
-    expect(outsideContainers(newCgroups(before, await cgroupSnapshot()))).toEqual([])
-    expect((await job.post()).exitCode).toBe(0)
-    expect(await managedContainers(engine)).toEqual([])
-  })
-})
+/**
+ * Runs the job; systemd boots with `lines` (and none of `absent`) in its
+ * container's log, makes no cgroup outside its own, and the post step leaves
+ * nothing behind.
+ */
+async function bootsOnV1(
+  engine: Engine,
+  options: { place?: Place; inputs: Record<string, string> },
+  lines: string[],
+  absent: string[] = []
+): Promise<StepResult> {
+  const before = await cgroupSnapshot()
+  const job = await createJob({ dockerHost: engine.host, ...options })
+  const main = await job.main()
+  expect(main.exitCode).toBe(0)
+
+  const id = main.outputs['container-id']
+  const logs = await engine.ok(['logs', id])
+  for (const line of lines) expect(logs).toContain(line)
+  for (const line of absent) expect(logs).not.toContain(line)
+  expect(await engine.ok(['exec', id, 'systemctl', 'is-system-running'])).toMatch(/^(running|degraded)$/)
+
+  const during = newCgroups(before, await cgroupSnapshot())
+  expect(during.some(dir => dir.includes(`${id}/init.scope`))).toBe(true)
+  expect(outsideContainers(during)).toEqual([])
+  expect((await job.post()).exitCode).toBe(0)
+  expect(await managedContainers(engine)).toEqual([])
+  return main
+}
+
+/**
+ * systemd 258 and later on v1 mounts: refused with the reason, and nothing
+ * left. The boot timeout is far beyond any build: "at once" means the
+ * container exits with the shim's code, never that the wait runs out.
+ */
+async function refusesNewSystemd(engine: Engine, place?: Place): Promise<StepResult> {
+  const inputs = { image: 'debian:sid', 'boot-timeout': '3600' }
+  const job = await createJob({ dockerHost: engine.host, place, inputs })
+  const main = await job.main()
+  expect(main.exitCode).not.toBe(0)
+  expect(main.log).toMatch(/systemd-container: systemd \d+ refuses cgroup v1, and this host has no cgroup2 hierarchy/)
+  expect(main.log).toMatch(/Likely cause: systemd 258 and later need cgroup v2/)
+  expect((await job.post()).exitCode).toBe(0)
+  expect(await managedContainers(engine)).toEqual([])
+  return main
+}
