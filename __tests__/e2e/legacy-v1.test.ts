@@ -70,7 +70,7 @@ describe('an engine on cgroup v1 alone, driven from a runner that sees cgroup2',
       [
         'the engine gave this container no cgroup2 subtree of its own',
         'cgroup v1 mounts remounted read-write',
-        "cgroup2 kept out: its root here is the host's, not the container's"
+        "cgroup2 kept out: its root here is not the container's own"
       ],
       ["v1 mounts replaced by the container's cgroup2 subtree"]
     )

@@ -67,12 +67,12 @@ unified() {
 }
 
 # On v1 mounts systemd adds the cgroup2 hierarchy at /sys/fs/cgroup/unified
-# itself; where that would be the host's root, a read-only tmpfs holds the
+# itself; where that root is not the container's own, a read-only tmpfs holds the
 # place, and systemd runs on the v1 mounts alone.
 fence_unified() {
   mkdir -p /sys/fs/cgroup/unified &&
     mount -t tmpfs -o ro,nosuid,nodev,noexec,mode=555 tmpfs /sys/fs/cgroup/unified &&
-    info "cgroup2 kept out: its root here is the host's, not the container's"
+    info "cgroup2 kept out: its root here is not the container's own"
 }
 
 # Every v1 mount must be writable for systemd; the name=systemd one above all.
@@ -127,9 +127,8 @@ init=$(find_systemd) || {
   exit ${NO_SYSTEMD_EXIT}
 }
 
-# $1: what own_cgroup2 found.
+# $1: what own_cgroup2 found; $version: the systemd's major version.
 legacy_v1() {
-  version=$(systemd_major "$init")
   if [ "$version" -ge 258 ]; then
     info "systemd $version refuses cgroup v1, and this host has no cgroup2 hierarchy"
     exit ${UNSUPPORTED_CGROUP_EXIT}
@@ -160,7 +159,9 @@ case "$mode" in
     ;;
   remount-v1)
     own_cgroup2
-    legacy_v1 $?
+    subtree=$?
+    version=$(systemd_major "$init")
+    legacy_v1 "$subtree"
     ;;
   *) info "unknown cgroup setup: $mode"; exit 2 ;;
 esac
